@@ -1,0 +1,49 @@
+// What front ends need from the model manager: resolve a request's model spec to one loaded
+// version (a "servable"), and report versions' states. The manager (manager.ts) implements it;
+// the lifecycle work (policies, labels, hot swap) grows behind this interface.
+
+import type { Model } from '../engine/model.js';
+import type { Tensor } from '../engine/tensor.js';
+
+/** Which servable a request asks for: latest version when neither version nor label is given. */
+export interface ModelSpec {
+  name: string;
+  version?: number;
+  label?: string;
+}
+
+/** TF Serving's ManagerState names for a version. */
+export type VersionState = 'START' | 'LOADING' | 'AVAILABLE' | 'UNLOADING' | 'END';
+
+export interface VersionStatus {
+  version: number;
+  state: VersionState;
+  /** null when OK; otherwise the load error. */
+  error: { code: string; message: string } | null;
+}
+
+/** One loaded, AVAILABLE model version. */
+export interface Servable {
+  name: string;
+  version: number;
+  model: Model;
+  /**
+   * Runs a signature through the version's batcher (when batching is on) or directly.
+   * Front ends call this, never model.run, so batching and in-flight accounting apply.
+   */
+  run(
+    inputs: Readonly<Record<string, Tensor>>,
+    options: { signature: string; outputs?: readonly string[]; deadline?: number },
+  ): Promise<Record<string, Tensor>>;
+}
+
+export interface ModelResolver {
+  /** Throws JetserveError NOT_FOUND / INVALID_ARGUMENT with TF Serving's messages. */
+  resolve(spec: ModelSpec): Servable;
+  /** Status of every version of a model (or one version); NOT_FOUND for an unknown model. */
+  status(name: string, version?: number): VersionStatus[];
+  /** Names of models configured. */
+  modelNames(): string[];
+  /** Labels → version for a model. */
+  labels(name: string): Record<string, number>;
+}
