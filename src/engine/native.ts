@@ -88,6 +88,8 @@ let binding: NativeBinding | undefined;
 
 export function native(): NativeBinding {
   if (!binding) {
+    // TF logs every op-registration/CPU-feature note at INFO; keep stderr for warnings unless asked.
+    process.env.TF_CPP_MIN_LOG_LEVEL ??= '1';
     const require = createRequire(import.meta.url);
     binding = require(locateAddon()) as NativeBinding;
   }

@@ -1,0 +1,121 @@
+#include "executor.h"
+
+#include <cstdio>
+
+namespace jetserve {
+
+Executor::Executor(Napi::Env env, size_t threads) : env_(env) {
+  napi_value name = Napi::String::New(env, "jetserve.executor");
+  napi_status status = napi_create_threadsafe_function(env, nullptr, nullptr, name, 0, 1, nullptr, nullptr, this,
+                                                       &Executor::CallJs, &tsfn_);
+  NAPI_THROW_IF_FAILED_VOID(env, status);
+  // Unreferenced while idle: an idle executor must not keep the process alive.
+  napi_unref_threadsafe_function(env, tsfn_);
+  if (threads == 0) threads = 1;
+  threads_.reserve(threads);
+  for (size_t i = 0; i < threads; i++) threads_.emplace_back([this] { WorkerLoop(); });
+}
+
+Executor::~Executor() {
+  {
+    std::lock_guard<std::mutex> lock(queue_mutex_);
+    stopping_ = true;
+  }
+  queue_cv_.notify_all();
+  for (auto& thread : threads_) thread.join();
+  {
+    // Dedicated jobs (loads/closes) must finish before their memory goes.
+    std::unique_lock<std::mutex> lock(done_mutex_);
+    dedicated_cv_.wait(lock, [this] { return dedicated_running_ == 0; });
+  }
+  // Jobs still queued or finished but not completed are dropped at environment teardown.
+  queue_.clear();
+  done_.clear();
+  if (tsfn_ != nullptr) napi_release_threadsafe_function(tsfn_, napi_tsfn_abort);
+}
+
+void Executor::Submit(std::unique_ptr<Job> job) {
+  Retain();
+  {
+    std::lock_guard<std::mutex> lock(queue_mutex_);
+    queue_.push_back(std::move(job));
+  }
+  queue_cv_.notify_one();
+}
+
+void Executor::SubmitDedicated(std::unique_ptr<Job> job) {
+  Retain();
+  {
+    std::lock_guard<std::mutex> lock(done_mutex_);
+    dedicated_running_++;
+  }
+  Job* raw = job.release();
+  std::thread([this, raw] {
+    std::unique_ptr<Job> owned(raw);
+    owned->Execute();
+    Finished(std::move(owned));
+    std::lock_guard<std::mutex> lock(done_mutex_);
+    dedicated_running_--;
+    dedicated_cv_.notify_all();
+  }).detach();
+}
+
+void Executor::WorkerLoop() {
+  for (;;) {
+    std::unique_ptr<Job> job;
+    {
+      std::unique_lock<std::mutex> lock(queue_mutex_);
+      queue_cv_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
+      if (stopping_) return;
+      job = std::move(queue_.front());
+      queue_.pop_front();
+    }
+    job->Execute();
+    Finished(std::move(job));
+  }
+}
+
+void Executor::Finished(std::unique_ptr<Job> job) {
+  bool was_empty;
+  {
+    std::lock_guard<std::mutex> lock(done_mutex_);
+    was_empty = done_.empty();
+    done_.push_back(std::move(job));
+  }
+  // One wake-up per batch of completions: the JS side drains everything queued so far.
+  if (was_empty) napi_call_threadsafe_function(tsfn_, nullptr, napi_tsfn_nonblocking);
+}
+
+void Executor::CallJs(napi_env env, napi_value, void* context, void*) {
+  if (env == nullptr) return;  // environment shutting down
+  static_cast<Executor*>(context)->Drain(Napi::Env(env));
+}
+
+void Executor::Drain(Napi::Env env) {
+  std::vector<std::unique_ptr<Job>> batch;
+  {
+    std::lock_guard<std::mutex> lock(done_mutex_);
+    batch.swap(done_);
+  }
+  for (auto& job : batch) {
+    Napi::HandleScope scope(env);
+    try {
+      job->Complete(env);
+    } catch (const Napi::Error& error) {
+      // Complete() settles its own promise; an exception here must not lose the other jobs.
+      fprintf(stderr, "jetserve: completion failed: %s\n", error.Message().c_str());
+    }
+    job.reset();
+    Release();
+  }
+}
+
+void Executor::Retain() {
+  if (outstanding_++ == 0) napi_ref_threadsafe_function(env_, tsfn_);
+}
+
+void Executor::Release() {
+  if (--outstanding_ == 0) napi_unref_threadsafe_function(env_, tsfn_);
+}
+
+}  // namespace jetserve

@@ -1,0 +1,65 @@
+// The native executor: a fixed pool of threads that run TF work (session runs), plus a
+// completion queue drained on the JS thread through one thread-safe function. TF calls never run
+// on the JS thread and never occupy libuv's shared pool (which fs/dns also use).
+//
+// A Job does its TF work in Execute() on a pool thread (no N-API there) and settles its promise in
+// Complete() on the JS thread. Loads and closes run on their own short-lived threads so a slow
+// model load never blocks inference.
+#pragma once
+
+#include <napi.h>
+
+#include <condition_variable>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+namespace jetserve {
+
+class Job {
+ public:
+  virtual ~Job() = default;
+  virtual void Execute() = 0;                // pool thread
+  virtual void Complete(Napi::Env env) = 0;  // JS thread
+};
+
+class Executor {
+ public:
+  Executor(Napi::Env env, size_t threads);
+  ~Executor();
+  Executor(const Executor&) = delete;
+  Executor& operator=(const Executor&) = delete;
+
+  // JS thread only.
+  void Submit(std::unique_ptr<Job> job);
+  // Runs the job on a thread of its own (model loads, session close).
+  void SubmitDedicated(std::unique_ptr<Job> job);
+  size_t thread_count() const { return threads_.size(); }
+
+ private:
+  void WorkerLoop();
+  void Finished(std::unique_ptr<Job> job);  // any thread
+  void Drain(Napi::Env env);                // JS thread
+  void Retain();                            // JS thread: keep the loop alive while jobs are out
+  void Release();
+  static void CallJs(napi_env env, napi_value, void* context, void*);
+
+  std::vector<std::thread> threads_;
+  std::mutex queue_mutex_;
+  std::condition_variable queue_cv_;
+  std::deque<std::unique_ptr<Job>> queue_;
+  bool stopping_ = false;
+
+  std::mutex done_mutex_;
+  std::vector<std::unique_ptr<Job>> done_;
+  std::condition_variable dedicated_cv_;
+  size_t dedicated_running_ = 0;
+
+  napi_threadsafe_function tsfn_ = nullptr;
+  size_t outstanding_ = 0;  // JS thread only
+  napi_env env_;
+};
+
+}  // namespace jetserve
