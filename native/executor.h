@@ -9,6 +9,7 @@
 
 #include <napi.h>
 
+#include <atomic>
 #include <condition_variable>
 #include <deque>
 #include <memory>
@@ -40,6 +41,8 @@ class Executor {
 
  private:
   void WorkerLoop();
+  void SpinForWork();
+  static constexpr int kSpinMicros = 50;
   void Finished(std::unique_ptr<Job> job);  // any thread
   void Drain(Napi::Env env);                // JS thread
   void Retain();                            // JS thread: keep the loop alive while jobs are out
@@ -51,6 +54,8 @@ class Executor {
   std::condition_variable queue_cv_;
   std::deque<std::unique_ptr<Job>> queue_;
   bool stopping_ = false;
+  std::atomic<size_t> queued_{0};
+  std::atomic<bool> spinner_{false};
 
   std::mutex done_mutex_;
   std::vector<std::unique_ptr<Job>> done_;
