@@ -1,6 +1,9 @@
 #include "executor.h"
 
 #include <chrono>
+#if defined(__SSE__)
+#include <xmmintrin.h>
+#endif
 #include <cstdio>
 
 namespace jetserve {
@@ -63,6 +66,11 @@ void Executor::SubmitDedicated(std::unique_ptr<Job> job) {
 }
 
 void Executor::WorkerLoop() {
+  // With inter_op = -1 TF runs ops inline on this thread. TF's own pool threads flush denormals
+  // to zero (FTZ/DAZ); do the same so results match TF bit for bit (bfloat16/float denormals).
+#if defined(__SSE__)
+  _mm_setcsr(_mm_getcsr() | 0x8040);
+#endif
   for (;;) {
     std::unique_ptr<Job> job;
     SpinForWork();

@@ -11,7 +11,7 @@ import {
   type SignatureInfo,
   type TensorSpec,
 } from './signature.js';
-import { toTensor, type Tensor, type TensorLike } from './tensor.js';
+import { assertConsistent, toTensor, type Tensor, type TensorLike } from './tensor.js';
 import { invalidArgument, JetserveError } from '../errors.js';
 
 export interface LoadSavedModelOptions extends SessionOptions {
@@ -124,11 +124,7 @@ export class Model {
       outputKeys = options.outputs ? [...options.outputs] : sig.outputKeys;
       outputEndpoints = outputKeys.map((key) => {
         const endpoint = sig.outputEndpoints.get(key);
-        if (endpoint === undefined) {
-          throw invalidArgument(
-            `output filter '${key}' is not an output of the signature (outputs: ${sig.outputKeys.join(', ')})`,
-          );
-        }
+        if (endpoint === undefined) throw unknownOutput(key, sig);
         return endpoint;
       });
     } catch (err) {
@@ -144,6 +140,19 @@ export class Model {
         throw toJetserveError(err);
       },
     );
+  }
+
+  /**
+   * Checks `inputs` and `options` against the signature exactly as run() does (names, dtypes,
+   * shapes, output filter) without running. Throws JetserveError. The batcher validates each
+   * request with it before enqueueing, so a bad request fails alone instead of poisoning a batch.
+   */
+  validate(inputs: Readonly<Record<string, Tensor>>, options: PredictOptions = {}): void {
+    const sig = this.preparedSignature(options.signature ?? DEFAULT_SIGNATURE);
+    validateInputs(inputs, sig);
+    for (const key of options.outputs ?? []) {
+      if (!sig.outputEndpoints.has(key)) throw unknownOutput(key, sig);
+    }
   }
 
   /** Waits for in-flight runs, then frees the TF session. Later calls reject with FAILED_PRECONDITION. */
@@ -200,6 +209,7 @@ function validateInputs(inputs: Readonly<Record<string, Tensor>>, sig: PreparedS
     if (tensor.dtype !== spec.dtype) {
       throw invalidArgument(`input '${key}' expects dtype ${spec.dtype} but got ${tensor.dtype}`);
     }
+    assertConsistent(tensor, `input '${key}'`);
     if (!shapeCompatible(spec.shape, tensor.shape)) {
       throw invalidArgument(
         `input '${key}' expects shape ${formatShape(spec.shape)} but got ${formatShape(tensor.shape)}`,
@@ -217,6 +227,10 @@ function fromNative(t: NativeTensor): Tensor {
 
 function unknownInput(key: string, sig: PreparedSignature): JetserveError {
   return invalidArgument(`unknown input '${key}': the signature's inputs are ${sig.inputKeys.join(', ')}`);
+}
+
+function unknownOutput(key: string, sig: PreparedSignature): JetserveError {
+  return invalidArgument(`output filter '${key}' is not an output of the signature (outputs: ${sig.outputKeys.join(', ')})`);
 }
 
 function unsupportedDtype(key: string, spec: TensorSpec): JetserveError {

@@ -1,0 +1,1 @@
+export function tfPaths(): { includeDir: string; libDir: string; libraries: string[] };

@@ -1,0 +1,92 @@
+// Zero copy, proven with the addon's copy counters and buffer addresses: aligned tensors from
+// allocTensor() are adopted by TF without a copy; outputs come back as external ArrayBuffers over
+// TF's own memory (and can be fed back in without a copy); ordinary typed arrays cost one copy.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { allocTensor, engineInfo, loadSavedModel, type Model } from '../../src/index.js';
+import { native } from '../../src/engine/native.js';
+import { expectTensorClose, loadOracle } from '../helpers/oracle.js';
+
+let model: Model;
+const oracle = loadOracle('mlp');
+const c = oracle.cases.find((k) => k.inputs.x!.shape[0]! > 1) ?? oracle.cases[0]!;
+
+beforeAll(async () => {
+  model = await loadSavedModel(oracle.savedModelPath!);
+});
+afterAll(() => model.dispose());
+
+const stats = () => engineInfo().stats;
+
+describe('zero-copy tensors', () => {
+  it('allocTensor returns 64-byte aligned memory', () => {
+    for (const shape of [[1], [3, 5], [7, 4], [1000]]) {
+      const t = allocTensor('float32', shape);
+      expect(native().addressOf(t.data as Float32Array) % 64n).toBe(0n);
+    }
+  });
+
+  it('TF adopts an aligned input without copying it', async () => {
+    const x = allocTensor('float32', c.inputs.x!.shape);
+    (x.data as Float32Array).set(c.inputs.x!.data as Float32Array);
+    const before = stats();
+    const out = await model.run({ x });
+    const after = stats();
+    expect(after.bytesCopiedIn - before.bytesCopiedIn).toBe(0);
+    expect(after.zeroCopyInputs - before.zeroCopyInputs).toBe(1);
+    expectTensorClose(out.y!, c.outputs.y!);
+  });
+
+  it('copies an ordinary typed array exactly once', async () => {
+    const plain = { dtype: 'float32' as const, shape: c.inputs.x!.shape, data: Float32Array.from(c.inputs.x!.data as Float32Array) };
+    const before = stats();
+    const out = await model.run({ x: plain });
+    const after = stats();
+    expect(after.bytesCopiedIn - before.bytesCopiedIn).toBe(plain.data.byteLength);
+    expect(after.zeroCopyInputs - before.zeroCopyInputs).toBe(0);
+    expectTensorClose(out.y!, c.outputs.y!);
+  });
+
+  it('returns outputs over TF memory (no copy) and feeds them back without a copy', async () => {
+    const multi = await loadSavedModel(loadOracle('multi_sig').savedModelPath!);
+    try {
+      const a = allocTensor('float32', [2, 2]);
+      const b = allocTensor('float32', [2, 2]);
+      (a.data as Float32Array).set([1, 2, 3, 4]);
+      (b.data as Float32Array).set([10, 20, 30, 40]);
+      const before = stats();
+      const first = await multi.run({ a, b }, { outputs: ['sum'] });
+      const mid = stats();
+      expect(mid.zeroCopyOutputs - before.zeroCopyOutputs).toBe(1);
+      expect(mid.bytesCopiedOut - before.bytesCopiedOut).toBe(0);
+      expect([...(first.sum!.data as Float32Array)]).toEqual([11, 22, 33, 44]);
+      expect(native().addressOf(first.sum!.data as Float32Array) % 64n).toBe(0n);
+
+      // The output buffer is TF's; feeding it back is adopted without a copy, too.
+      const second = await multi.run({ a: first.sum!, b }, { outputs: ['sum'] });
+      const after = stats();
+      expect(after.bytesCopiedIn - mid.bytesCopiedIn).toBe(0);
+      expect(after.zeroCopyInputs - mid.zeroCopyInputs).toBe(2);
+      expect([...(second.sum!.data as Float32Array)]).toEqual([21, 42, 63, 84]);
+    } finally {
+      await multi.dispose();
+    }
+  });
+
+  it('frees TF tensors and native buffers when JS drops the outputs', async () => {
+    const gc = (globalThis as { gc?: () => void }).gc;
+    if (!gc) throw new Error('run with --expose-gc (vitest.config.ts sets it)');
+    for (let i = 0; i < 3; i++) gc();
+    await new Promise((r) => setTimeout(r, 10));
+    const base = stats();
+    for (let i = 0; i < 200; i++) await model.run({ x: allocTensor('float32', [4, 4]) });
+    const during = stats();
+    expect(during.liveTensors).toBeGreaterThan(base.liveTensors);
+    for (let i = 0; i < 5; i++) {
+      gc();
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    const after = stats();
+    expect(after.liveTensors).toBeLessThanOrEqual(base.liveTensors);
+    expect(after.liveBlocks).toBeLessThanOrEqual(base.liveBlocks);
+  });
+});
