@@ -100,12 +100,12 @@ async function jetserveConcurrent(model: Model, s: Scenario, concurrency: number
 
 async function ensureResnet(python: string): Promise<string> {
   const dir = join(homedir(), '.cache', 'jetserve', 'bench-models', 'resnet50');
-  if (!existsSync(join(dir, 'saved_model.pb'))) {
+  if (!existsSync(join(dir, '1', 'saved_model.pb'))) {
     console.log('making a random-weight ResNet50 SavedModel (one time) …');
     const r = spawnSync(python, [join(ROOT, 'bench', 'make_resnet50.py'), dir], { stdio: 'inherit' });
     if (r.status !== 0) throw new Error('bench/make_resnet50.py failed');
   }
-  return dir;
+  return join(dir, '1');
 }
 
 async function main(): Promise<void> {
@@ -116,7 +116,7 @@ async function main(): Promise<void> {
   const cores = availableParallelism();
   console.log(`TF ${engineInfo().tfVersion}, ${cores} cores${QUICK ? ', quick mode' : ''}\n`);
 
-  const mlp = await loadSavedModel(join(fixtures, 'mlp'));
+  const mlp = await loadSavedModel(join(fixtures, 'mlp', '1'));
   const mlpSig = mlp.signature();
   const [mlpIn] = Object.entries(mlpSig.inputs);
   const [, mlpOut] = Object.entries(mlpSig.outputs)[0]!;
@@ -128,7 +128,7 @@ async function main(): Promise<void> {
   const k = QUICK ? 0.1 : 1;
   const mlpScenario = (batch: number): Scenario => ({
     model: 'tiny MLP',
-    dir: join(fixtures, 'mlp'),
+    dir: join(fixtures, 'mlp', '1'),
     inputKey: mlpIn![0],
     inputTensor: mlpIn![1].name,
     outputTensor: mlpOut.name,
