@@ -37,6 +37,7 @@ interface RawOracle {
     inputs: Record<string, RawTensor>;
     outputs: Record<string, RawTensor>;
     examples?: Record<string, number>[];
+    row_by_row?: boolean;
   }[];
 }
 
@@ -65,6 +66,8 @@ export interface OracleCase {
   outputs: Record<string, Tensor>;
   /** classify/regress cases: the tf.Example features (name → float) serialized into `inputs`. */
   examples?: Record<string, number>[];
+  /** True when TF ran each row alone (outputs stacked): compare with per-row requests, not one batch. */
+  rowByRow?: boolean;
 }
 
 export interface Oracle {
@@ -149,6 +152,7 @@ export function loadOracle(model: string): Oracle {
       inputs: tensors(c.inputs),
       outputs: tensors(c.outputs),
       ...(c.examples ? { examples: c.examples } : {}),
+      ...(c.row_by_row ? { rowByRow: true } : {}),
     })),
   };
 }
