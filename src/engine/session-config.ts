@@ -1,6 +1,8 @@
 // Serializes the few ConfigProto fields jetserve sets through TF_SetConfig. Hand-written protobuf
 // encoding keeps a second protobuf runtime out of the addon (TF's own is hidden inside its .so).
 
+import { availableParallelism } from 'node:os';
+
 export interface GpuOptions {
   /** ConfigProto.gpu_options.per_process_gpu_memory_fraction (0..1). */
   memoryFraction?: number;
@@ -11,7 +13,7 @@ export interface GpuOptions {
 }
 
 export interface SessionOptions {
-  /** Threads inside one op (Eigen pool). Default 1: on small graphs TF's pools cost more than the ops. */
+  /** Threads inside one op (Eigen pool). Default: one per core (big convolutions need them; small ops don't split). */
   intraOpThreads?: number;
   /**
    * Threads running independent ops. Default -1: run every op inline in the calling (executor)
@@ -21,7 +23,7 @@ export interface SessionOptions {
   gpu?: GpuOptions;
 }
 
-export const DEFAULT_INTRA_OP_THREADS = 1;
+export const DEFAULT_INTRA_OP_THREADS = availableParallelism();
 export const DEFAULT_INTER_OP_THREADS = -1;
 
 export function encodeConfigProto(options: SessionOptions): Uint8Array {
