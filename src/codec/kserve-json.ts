@@ -1,0 +1,608 @@
+// KServe v2 / Open Inference Protocol over REST (reference/peers-kserve-triton.md §1.1–1.4, 1.6),
+// with Triton's binary tensor data extension (see kserve-binary.ts).
+//
+// API
+//   decodeInferRequest(body, headerLength, signature) → KServeInferRequest
+//     `headerLength` is the Inference-Header-Content-Length header (undefined: the body is all
+//     JSON; 0: a raw binary request for a one-input model). JSON "data" (flat or nested) is parsed
+//     straight into the allocTensor buffer; binary inputs are copied once into one.
+//     `outputs` lists every output to return — the request's "outputs" when given, else all of the
+//     signature's — each with `binary` resolved from "binary_data" / "binary_data_output".
+//   encodeInferResponse({ modelName, modelVersion, id, outputs, binaryOutputs, parameters })
+//     → { body: Uint8Array, headerLength?: number, contentType }
+//     `headerLength` is set (for the Inference-Header-Content-Length response header) when any
+//     output is binary; contentType is then application/octet-stream, else application/json.
+//   encodeKServeModelMetadata({ name, versions, platform?, signature }) → model metadata JSON
+//   encodeTritonModelConfig({ name, signature, maxBatchSize?, … }) → GET /v2/models/{m}/config JSON
+//
+// Errors: JetserveError INVALID_ARGUMENT naming the input / field; UNIMPLEMENTED for extensions
+// jetserve does not serve (shared memory, classification) and dtypes KServe cannot express.
+
+import type { DType, NumericDType } from '../engine/dtypes.js';
+import { allocTensor, elementCount, type Tensor } from '../engine/tensor.js';
+import { formatShape, shapeCompatible, type SignatureInfo, type TensorSpec } from '../engine/signature.js';
+import { invalidArgument, JetserveError } from '../errors.js';
+import {
+  assembleBinaryBody,
+  decodeRawBinaryRequest,
+  dtypeOfKServe,
+  KSERVE_DATATYPE,
+  kserveDatatype,
+  tensorFromRaw,
+} from './kserve-binary.js';
+import { JsonNumber, JsonReader, LeafMode, type FillContext, type JsonValue } from './json/reader.js';
+import { flatList, jsonString, tfElementFormatter } from './json/writer.js';
+
+export type ParameterValue = string | number | boolean;
+export type Parameters = Record<string, ParameterValue>;
+
+export interface RequestedOutput {
+  name: string;
+  /** Return this output in binary form (after the JSON header). */
+  binary: boolean;
+  parameters?: Parameters;
+}
+
+export interface KServeInferRequest {
+  id?: string;
+  inputs: Record<string, Tensor>;
+  /** The outputs to compute and return, in response order. */
+  outputs: RequestedOutput[];
+  /** True when the request listed "outputs"; false when `outputs` is every signature output. */
+  outputsRequested: boolean;
+  /** Request-level "binary_data_output". */
+  binaryDataOutput: boolean;
+  /** Request-level parameters (binary_data_output included). */
+  parameters: Parameters;
+}
+
+export const KSERVE_JSON_CONTENT_TYPE = 'application/json';
+export const KSERVE_BINARY_CONTENT_TYPE = 'application/octet-stream';
+
+interface RawInput {
+  index: number;
+  name?: string;
+  datatype?: string;
+  shape?: number[];
+  parameters?: Parameters;
+  dataStart: number;
+  /** Set when "data" was parsed straight away (it came after name, datatype and shape). */
+  tensor?: Tensor;
+}
+
+// ---------------------------------------------------------------------------------------------
+// request
+// ---------------------------------------------------------------------------------------------
+
+export function decodeInferRequest(
+  body: Uint8Array,
+  headerLength: number | undefined,
+  signature: SignatureInfo,
+): KServeInferRequest {
+  if (headerLength === 0) {
+    const { name, tensor } = decodeRawBinaryRequest(body, signature);
+    return {
+      inputs: { [name]: tensor },
+      outputs: Object.keys(signature.outputs).map((o) => ({ name: o, binary: true })),
+      outputsRequested: false,
+      binaryDataOutput: true,
+      parameters: {},
+    };
+  }
+  let jsonLength = body.length;
+  if (headerLength !== undefined) {
+    if (!Number.isSafeInteger(headerLength) || headerLength < 0) {
+      throw invalidArgument(`Inference-Header-Content-Length must be a non-negative integer, got ${headerLength}`);
+    }
+    if (headerLength > body.length) {
+      throw invalidArgument(
+        `Inference-Header-Content-Length ${headerLength} exceeds the request body size (${body.length} bytes)`,
+      );
+    }
+    jsonLength = headerLength;
+  }
+  const reader = new JsonReader(body, jsonLength);
+  let p = reader.ws(0);
+  if (p >= reader.n) throw invalidArgument('inference request: the JSON body is empty');
+  if (reader.at(p) !== 0x7b) {
+    reader.skipValue(p);
+    throw invalidArgument('inference request: the JSON body must be an object');
+  }
+
+  let id: string | undefined;
+  let parameters: Parameters = {};
+  let rawInputs: RawInput[] | undefined;
+  let rawOutputs: RequestedOutput[] | undefined;
+  const seen = new Set<string>();
+  p = reader.members(p, (key, start) => {
+    if (seen.has(key)) throw invalidArgument(`inference request has a duplicate '${key}' field`);
+    seen.add(key);
+    switch (key) {
+      case 'id': {
+        if (reader.at(start) !== 0x22) throw invalidArgument("inference request field 'id' must be a string");
+        id = reader.readString(start);
+        return reader.pos;
+      }
+      case 'parameters':
+        parameters = readParameters(reader, start, 'inference request');
+        return reader.pos;
+      case 'inputs':
+        rawInputs = [];
+        if (reader.at(start) !== 0x5b) {
+          reader.skipValue(start);
+          throw invalidArgument("inference request field 'inputs' must be a list");
+        }
+        return reader.elements(start, (i, q) => {
+          const input = readInput(reader, q, i, signature);
+          rawInputs!.push(input);
+          return reader.pos;
+        });
+      case 'outputs':
+        rawOutputs = [];
+        if (reader.at(start) !== 0x5b) {
+          reader.skipValue(start);
+          throw invalidArgument("inference request field 'outputs' must be a list");
+        }
+        return reader.elements(start, (i, q) => {
+          rawOutputs!.push(readOutput(reader, q, i));
+          return reader.pos;
+        });
+      default:
+        return reader.skipValue(start);
+    }
+  });
+  if (!rawInputs) throw invalidArgument("inference request is missing the 'inputs' field");
+
+  const binaryOutput = parameters.binary_data_output;
+  if (binaryOutput !== undefined && typeof binaryOutput !== 'boolean') {
+    throw invalidArgument("request parameter 'binary_data_output' must be a boolean");
+  }
+  const binaryDataOutput = binaryOutput === true;
+
+  // ---- inputs: names, binary blobs in order, JSON data parsed late ----
+  const inputs: Record<string, Tensor> = {};
+  let binaryOffset = jsonLength;
+  for (const raw of rawInputs) {
+    const name = raw.name!;
+    if (name in inputs) throw invalidArgument(`input '${name}' appears more than once`);
+    const spec = signature.inputs[name]!;
+    const binarySize = raw.parameters?.binary_data_size;
+    if (binarySize !== undefined) {
+      if (raw.dataStart >= 0 || raw.tensor) {
+        throw invalidArgument(`input '${name}' has both 'data' and a 'binary_data_size' parameter`);
+      }
+      if (typeof binarySize !== 'number' || !Number.isSafeInteger(binarySize) || binarySize < 0) {
+        throw invalidArgument(`input '${name}': parameter 'binary_data_size' must be a non-negative integer`);
+      }
+      if (headerLength === undefined) {
+        throw invalidArgument(
+          `input '${name}' has a 'binary_data_size' parameter but the request has no Inference-Header-Content-Length header`,
+        );
+      }
+      if (binaryOffset + binarySize > body.length) {
+        throw invalidArgument(
+          `input '${name}': binary_data_size ${binarySize} runs past the end of the request body (${body.length - binaryOffset} bytes of binary data left)`,
+        );
+      }
+      const blob = body.subarray(binaryOffset, binaryOffset + binarySize);
+      binaryOffset += binarySize;
+      inputs[name] = tensorFromRaw(blob, spec.dtype!, raw.shape!, `input '${name}'`);
+      continue;
+    }
+    if (raw.tensor) {
+      inputs[name] = raw.tensor;
+      continue;
+    }
+    if (raw.dataStart < 0) {
+      throw invalidArgument(`input '${name}' has neither 'data' nor a 'binary_data_size' parameter`);
+    }
+    inputs[name] = fillData(reader, raw.dataStart, name, spec.dtype!, raw.datatype!, raw.shape!);
+  }
+  if (binaryOffset < body.length) {
+    throw invalidArgument(
+      `the request body has ${body.length - binaryOffset} bytes of binary data that no input claims (binary_data_size)`,
+    );
+  }
+  const missing = Object.keys(signature.inputs).filter((n) => !(n in inputs));
+  if (missing.length > 0) {
+    throw invalidArgument(
+      `expected ${Object.keys(signature.inputs).length} inputs but got ${Object.keys(inputs).length}; missing input(s): ${missing.join(', ')}`,
+    );
+  }
+
+  // ---- outputs ----
+  let outputs: RequestedOutput[];
+  if (rawOutputs) {
+    const names = new Set<string>();
+    for (const o of rawOutputs) {
+      if (!(o.name in signature.outputs)) {
+        throw invalidArgument(
+          `unexpected inference output '${o.name}'; the model's outputs are: ${Object.keys(signature.outputs).join(', ')}`,
+        );
+      }
+      if (names.has(o.name)) throw invalidArgument(`output '${o.name}' is requested more than once`);
+      names.add(o.name);
+      const b = o.parameters?.binary_data;
+      if (b !== undefined && typeof b !== 'boolean') {
+        throw invalidArgument(`output '${o.name}': parameter 'binary_data' must be a boolean`);
+      }
+      o.binary = b ?? binaryDataOutput;
+    }
+    outputs = rawOutputs;
+  } else {
+    outputs = Object.keys(signature.outputs).map((name) => ({ name, binary: binaryDataOutput }));
+  }
+  for (const o of outputs) {
+    const spec = signature.outputs[o.name]!;
+    if (spec.dtype) kserveDatatype(spec.dtype, `output '${o.name}'`);
+  }
+
+  const out: KServeInferRequest = {
+    inputs,
+    outputs,
+    outputsRequested: rawOutputs !== undefined,
+    binaryDataOutput,
+    parameters,
+  };
+  if (id !== undefined) out.id = id;
+  return out;
+}
+
+function readParameters(reader: JsonReader, start: number, where: string): Parameters {
+  return parametersOf(reader.readValue(start), where);
+}
+
+function parametersOf(value: JsonValue, where: string): Parameters {
+  if (!(value instanceof Map)) throw invalidArgument(`${where}: 'parameters' must be an object`);
+  const out: Parameters = {};
+  for (const [k, v] of value) {
+    if (typeof v === 'string' || typeof v === 'boolean') out[k] = v;
+    else if (v instanceof JsonNumber) out[k] = v.value;
+    else throw invalidArgument(`${where}: parameter '${k}' must be a string, number or boolean`);
+  }
+  return out;
+}
+
+function readStringField(reader: JsonReader, start: number, field: string, where: string): string {
+  if (reader.at(start) !== 0x22) throw invalidArgument(`${where}: '${field}' must be a string`);
+  return reader.readString(start);
+}
+
+function readShape(reader: JsonReader, start: number, where: string): number[] {
+  const v: JsonValue = reader.readValue(start);
+  if (!Array.isArray(v)) throw invalidArgument(`${where}: 'shape' must be a list of non-negative integers`);
+  return v.map((d) => {
+    if (!(d instanceof JsonNumber) || !d.isInteger || d.value < 0 || !Number.isSafeInteger(d.value)) {
+      throw invalidArgument(`${where}: 'shape' must be a list of non-negative integers`);
+    }
+    return d.value;
+  });
+}
+
+/** Parses one element of "inputs"; fills "data" at once when it comes after name, datatype and shape. */
+function readInput(
+  reader: JsonReader,
+  start: number,
+  index: number,
+  signature: SignatureInfo,
+): RawInput {
+  if (reader.at(start) !== 0x7b) {
+    reader.skipValue(start);
+    throw invalidArgument(`input #${index} must be an object`);
+  }
+  const raw: RawInput = { index, dataStart: -1 };
+  let where = `input #${index}`;
+  let checked = false;
+  const check = (): TensorSpec => {
+    // validates name / datatype / shape against the signature (once all three are known)
+    const spec = signature.inputs[raw.name!];
+    if (!checked) {
+      checked = true;
+      if (!spec) {
+        throw invalidArgument(
+          `unexpected inference input '${raw.name}'; the model's inputs are: ${Object.keys(signature.inputs).join(', ')}`,
+        );
+      }
+      if (!spec.dtype || !KSERVE_DATATYPE[spec.dtype]) {
+        throw new JetserveError('UNIMPLEMENTED', `input '${raw.name}' has a dtype KServe v2 cannot express`);
+      }
+      const dtype = dtypeOfKServe(raw.datatype!);
+      if (!dtype) throw invalidArgument(`input '${raw.name}': unknown datatype '${raw.datatype}'`);
+      if (dtype !== spec.dtype) {
+        throw invalidArgument(
+          `input '${raw.name}': datatype '${raw.datatype}' does not match the model's '${KSERVE_DATATYPE[spec.dtype]}'`,
+        );
+      }
+      if (!shapeCompatible(spec.shape, raw.shape!)) {
+        throw invalidArgument(
+          `input '${raw.name}': shape ${formatShape(raw.shape!)} is not compatible with the model's ${formatShape(spec.shape)}`,
+        );
+      }
+    }
+    return spec!;
+  };
+  const seen = new Set<string>();
+  reader.pos = reader.members(start, (key, v) => {
+    if (seen.has(key)) throw invalidArgument(`${where} has a duplicate '${key}' field`);
+    seen.add(key);
+    switch (key) {
+      case 'name':
+        raw.name = readStringField(reader, v, 'name', where);
+        where = `input '${raw.name}'`;
+        return reader.pos;
+      case 'datatype':
+        raw.datatype = readStringField(reader, v, 'datatype', where);
+        return reader.pos;
+      case 'shape':
+        raw.shape = readShape(reader, v, where);
+        return reader.pos;
+      case 'parameters':
+        raw.parameters = readParameters(reader, v, where);
+        for (const k of ['shared_memory_region', 'shared_memory_byte_size', 'shared_memory_offset']) {
+          if (k in raw.parameters) {
+            throw new JetserveError('UNIMPLEMENTED', `${where}: shared memory ('${k}') is not supported`);
+          }
+        }
+        return reader.pos;
+      case 'data':
+        if (raw.name !== undefined && raw.datatype !== undefined && raw.shape !== undefined) {
+          const spec = check();
+          raw.tensor = fillData(reader, v, raw.name, spec.dtype!, raw.datatype, raw.shape);
+          return reader.pos;
+        }
+        raw.dataStart = v;
+        return reader.skipValue(v);
+      default:
+        return reader.skipValue(v);
+    }
+  });
+  for (const field of ['name', 'datatype', 'shape'] as const) {
+    if (raw[field] === undefined) throw invalidArgument(`${where} is missing the '${field}' field`);
+  }
+  check();
+  return raw;
+}
+
+function readOutput(reader: JsonReader, start: number, index: number): RequestedOutput {
+  const v = reader.readValue(start);
+  if (!(v instanceof Map)) throw invalidArgument(`output #${index} must be an object`);
+  const name = v.get('name');
+  if (typeof name !== 'string') throw invalidArgument(`output #${index} is missing the 'name' field (a string)`);
+  const out: RequestedOutput = { name, binary: false };
+  if (v.has('parameters')) {
+    const params = parametersOf(v.get('parameters')!, `output '${name}'`);
+    for (const k of ['shared_memory_region', 'shared_memory_byte_size', 'shared_memory_offset']) {
+      if (k in params) throw new JetserveError('UNIMPLEMENTED', `output '${name}': shared memory ('${k}') is not supported`);
+    }
+    if ('classification' in params) {
+      throw new JetserveError('UNIMPLEMENTED', `output '${name}': the classification extension is not supported`);
+    }
+    out.parameters = params;
+  }
+  return out;
+}
+
+interface KServeMode {
+  mode: LeafMode;
+  min?: number;
+  max?: number;
+}
+
+const MODES: Record<Exclude<DType, 'complex64' | 'complex128'>, KServeMode> = {
+  float16: { mode: LeafMode.Float16 },
+  bfloat16: { mode: LeafMode.BFloat16 },
+  float32: { mode: LeafMode.Float32 },
+  float64: { mode: LeafMode.Float64 },
+  int8: { mode: LeafMode.Int, min: -128, max: 127 },
+  int16: { mode: LeafMode.Int, min: -32768, max: 32767 },
+  int32: { mode: LeafMode.Int, min: -2147483648, max: 2147483647 },
+  uint8: { mode: LeafMode.Int, min: 0, max: 255 },
+  uint16: { mode: LeafMode.Int, min: 0, max: 65535 },
+  uint32: { mode: LeafMode.Int, min: 0, max: 4294967295 },
+  int64: { mode: LeafMode.Int64 },
+  uint64: { mode: LeafMode.Uint64 },
+  bool: { mode: LeafMode.Bool },
+  string: { mode: LeafMode.String },
+};
+
+/** Parses "data" (flat or nested, row-major) straight into a new tensor of `shape`. */
+function fillData(reader: JsonReader, start: number, name: string, dtype: DType, datatype: string, shape: number[]): Tensor {
+  const count = elementCount(shape);
+  const tensor: Tensor =
+    dtype === 'string'
+      ? { dtype, shape, data: new Array<Uint8Array>(count) }
+      : allocTensor(dtype as NumericDType, shape);
+  const m = MODES[dtype as keyof typeof MODES];
+  const ctx: FillContext = {
+    dtypeName: datatype,
+    wrap: (message, leaf) =>
+      invalidArgument(
+        message.startsWith('more values')
+          ? `input '${name}': 'data' has more than the ${count} elements shape ${formatShape(shape)} holds`
+          : `input '${name}': 'data' element ${leaf}: ${message}`,
+      ),
+  };
+  const written = reader.fillLeaves(start, m.mode, tensor.data, 0, count, ctx, m.min, m.max);
+  if (written !== count) {
+    throw invalidArgument(`input '${name}': 'data' has ${written} elements but shape ${formatShape(shape)} needs ${count}`);
+  }
+  return tensor;
+}
+
+// ---------------------------------------------------------------------------------------------
+// response
+// ---------------------------------------------------------------------------------------------
+
+export interface InferResponseArgs {
+  modelName: string;
+  modelVersion?: string | number;
+  id?: string;
+  /** Outputs in response order. */
+  outputs: Readonly<Record<string, Tensor>>;
+  /** Which outputs go binary: all (true), none (false/undefined), or the names listed. */
+  binaryOutputs?: boolean | Iterable<string>;
+  parameters?: Parameters;
+}
+
+export interface EncodedInferResponse {
+  body: Uint8Array;
+  /** Byte length of the JSON header when binary outputs follow it (Inference-Header-Content-Length). */
+  headerLength?: number;
+  contentType: string;
+}
+
+const encoder = new TextEncoder();
+
+export function encodeInferResponse(args: InferResponseArgs): EncodedInferResponse {
+  const names = Object.keys(args.outputs);
+  const binarySet =
+    args.binaryOutputs === true
+      ? new Set(names)
+      : args.binaryOutputs === false || args.binaryOutputs === undefined
+        ? new Set<string>()
+        : new Set(args.binaryOutputs);
+  let json = `{"model_name":${jsonString(args.modelName)}`;
+  if (args.modelVersion !== undefined) json += `,"model_version":${jsonString(String(args.modelVersion))}`;
+  if (args.id !== undefined && args.id !== '') json += `,"id":${jsonString(args.id)}`;
+  if (args.parameters && Object.keys(args.parameters).length > 0) json += `,"parameters":${JSON.stringify(args.parameters)}`;
+  json += ',"outputs":[';
+  const blobs: Tensor[] = [];
+  names.forEach((name, k) => {
+    const t = args.outputs[name]!;
+    const datatype = kserveDatatype(t.dtype, `output '${name}'`);
+    if (k > 0) json += ',';
+    json += `{"name":${jsonString(name)},"datatype":"${datatype}","shape":[${t.shape.join(',')}]`;
+    if (binarySet.has(name)) {
+      blobs.push(t);
+      let size = 0;
+      if (t.dtype === 'string') for (const s of t.data as Uint8Array[]) size += 4 + s.length;
+      else size = (t.data as ArrayBufferView).byteLength;
+      json += `,"parameters":{"binary_data_size":${size}}}`;
+    } else {
+      const fmt = tfElementFormatter(t, {
+        bytesAsB64: false,
+        onUnsupported: () => kserveDatatype(t.dtype, `output '${name}'`) as never,
+      });
+      json += `,"data":${flatList(elementCount(t.shape), fmt)}}`;
+    }
+  });
+  json += ']}';
+  const header = encoder.encode(json);
+  if (blobs.length === 0) return { body: header, contentType: KSERVE_JSON_CONTENT_TYPE };
+  return { body: assembleBinaryBody(header, blobs), headerLength: header.length, contentType: KSERVE_BINARY_CONTENT_TYPE };
+}
+
+// ---------------------------------------------------------------------------------------------
+// metadata and Triton model config
+// ---------------------------------------------------------------------------------------------
+
+export interface KServeModelMetadataArgs {
+  name: string;
+  versions: readonly (string | number)[];
+  /** Default "tensorflow_savedmodel". */
+  platform?: string;
+  signature: SignatureInfo;
+}
+
+function tensorMetadata(name: string, spec: TensorSpec): object {
+  return {
+    name,
+    datatype: spec.dtype ? (KSERVE_DATATYPE[spec.dtype] ?? 'INVALID') : 'INVALID',
+    // unknown rank has no KServe form: one variable dim
+    shape: spec.shape ?? [-1],
+  };
+}
+
+/** GET /v2/models/{m}[/versions/{v}] body. */
+export function encodeKServeModelMetadata(args: KServeModelMetadataArgs): string {
+  return JSON.stringify({
+    name: args.name,
+    versions: args.versions.map(String),
+    platform: args.platform ?? 'tensorflow_savedmodel',
+    inputs: Object.entries(args.signature.inputs).map(([n, s]) => tensorMetadata(n, s)),
+    outputs: Object.entries(args.signature.outputs).map(([n, s]) => tensorMetadata(n, s)),
+  });
+}
+
+/** Triton's model-config data types. */
+export const TRITON_DATA_TYPE: Record<DType, string> = {
+  bool: 'TYPE_BOOL',
+  uint8: 'TYPE_UINT8',
+  uint16: 'TYPE_UINT16',
+  uint32: 'TYPE_UINT32',
+  uint64: 'TYPE_UINT64',
+  int8: 'TYPE_INT8',
+  int16: 'TYPE_INT16',
+  int32: 'TYPE_INT32',
+  int64: 'TYPE_INT64',
+  float16: 'TYPE_FP16',
+  bfloat16: 'TYPE_BF16',
+  float32: 'TYPE_FP32',
+  float64: 'TYPE_FP64',
+  string: 'TYPE_STRING',
+  complex64: 'TYPE_INVALID',
+  complex128: 'TYPE_INVALID',
+};
+
+export interface TritonModelConfigArgs {
+  name: string;
+  signature: SignatureInfo;
+  /**
+   * The batch size the server's batcher accepts (0: no batching). Only used when every input and
+   * output has a variable leading dim, which Triton then leaves out of `dims`.
+   */
+  maxBatchSize?: number;
+  /** Default "tensorflow_savedmodel". */
+  platform?: string;
+  /** Versions served: Triton's version_policy. Default: latest 1. */
+  versionPolicy?: { latest: { num_versions: number } } | { all: Record<string, never> } | { specific: { versions: number[] } };
+  /** Dynamic batching settings when the server batches this model. */
+  dynamicBatching?: { preferredBatchSize?: number[]; maxQueueDelayMicroseconds?: number };
+  /** Instances (concurrent runs) to report. Default 1. */
+  instanceCount?: number;
+}
+
+/** GET /v2/models/{m}[/versions/{v}]/config body: a Triton ModelConfig as JSON. */
+export function encodeTritonModelConfig(args: TritonModelConfigArgs): string {
+  const sig = args.signature;
+  const all = [...Object.values(sig.inputs), ...Object.values(sig.outputs)];
+  const requested = args.maxBatchSize ?? 0;
+  const batchable = requested > 0 && all.length > 0 && all.every((s) => s.shape !== null && s.shape.length > 0 && s.shape[0] === -1);
+  const maxBatchSize = batchable ? requested : 0;
+  const dims = (s: TensorSpec) => (s.shape === null ? [-1] : batchable ? s.shape.slice(1) : [...s.shape]);
+  const dataType = (s: TensorSpec) => (s.dtype ? TRITON_DATA_TYPE[s.dtype] : 'TYPE_INVALID');
+  const config: Record<string, unknown> = {
+    name: args.name,
+    platform: args.platform ?? 'tensorflow_savedmodel',
+    backend: 'tensorflow',
+    version_policy: args.versionPolicy ?? { latest: { num_versions: 1 } },
+    max_batch_size: maxBatchSize,
+    input: Object.entries(sig.inputs).map(([name, s]) => ({
+      name,
+      data_type: dataType(s),
+      format: 'FORMAT_NONE',
+      dims: dims(s),
+      is_shape_tensor: false,
+      allow_ragged_batch: false,
+      optional: false,
+    })),
+    output: Object.entries(sig.outputs).map(([name, s]) => ({
+      name,
+      data_type: dataType(s),
+      dims: dims(s),
+      label_filename: '',
+      is_shape_tensor: false,
+    })),
+    instance_group: [{ name: args.name, kind: 'KIND_CPU', count: args.instanceCount ?? 1, gpus: [], profile: [] }],
+    default_model_filename: 'model.savedmodel',
+    parameters: {},
+    model_warmup: [],
+  };
+  if (args.dynamicBatching && maxBatchSize > 0) {
+    config.dynamic_batching = {
+      preferred_batch_size: args.dynamicBatching.preferredBatchSize ?? [],
+      max_queue_delay_microseconds: args.dynamicBatching.maxQueueDelayMicroseconds ?? 0,
+    };
+  }
+  return JSON.stringify(config);
+}
