@@ -14,7 +14,7 @@ function row(t: Tensor, i: number): Tensor {
 describe('concurrency', () => {
   it('1,000 concurrent predicts each get their own correct result', async () => {
     const oracle = loadOracle('mlp');
-    const big = oracle.cases.find((c) => c.rowByRow)!;
+    const big = oracle.rowByRowCases[0]!;
     const rows = big.inputs.x!.shape[0]!;
     expect(rows).toBe(1000);
     const model = await loadSavedModel(oracle.savedModelPath!);

@@ -35,8 +35,7 @@ describe.each(SAVED_MODELS)('SavedModel %s', (name) => {
     }
   });
 
-  const batchCases = oracle.cases.filter((c) => !c.rowByRow); // row-by-row cases: concurrency.test.ts
-  it.each(batchCases.map((c) => [`${c.signature}: ${c.name}`, c] as const))('%s equals TF', async (_label, c) => {
+  it.each(oracle.cases.map((c) => [`${c.signature}: ${c.name}`, c] as const))('%s equals TF', async (_label, c) => {
     const outputs = await model.predict(c.inputs, { signature: c.signature });
     expect(Object.keys(outputs).sort()).toEqual(Object.keys(c.outputs).sort());
     for (const [key, expected] of Object.entries(c.outputs)) {

@@ -89,7 +89,10 @@ export interface Oracle {
   signatures: Record<string, OracleSignature>;
   /** Sorted op types in the graph and its function library. */
   graphOps: string[];
+  /** Batch cases: TF ran each case's inputs as one batch. */
   cases: OracleCase[];
+  /** TF ran every row alone (outputs stacked): compare with N single-row requests, not one batch. */
+  rowByRowCases: OracleCase[];
 }
 
 const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -127,8 +130,6 @@ export function loadOracle(model: string): Oracle {
   const info = (t: RawTensorInfo): OracleTensorInfo => ({ name: t.name, tfDtype: t.dtype, shape: t.shape });
   const infos = (m: Record<string, RawTensorInfo>) =>
     Object.fromEntries(Object.entries(m).map(([k, v]) => [k, info(v)]));
-  const tensors = (m: Record<string, RawTensor>) =>
-    Object.fromEntries(Object.entries(m).map(([k, v]) => [k, decodeTensor(v)]));
   return {
     model: raw.model,
     format: raw.format,
@@ -146,14 +147,21 @@ export function loadOracle(model: string): Oracle {
       ]),
     ),
     graphOps: raw.graph_ops,
-    cases: raw.cases.map((c) => ({
-      name: c.name,
-      signature: c.signature,
-      inputs: tensors(c.inputs),
-      outputs: tensors(c.outputs),
-      ...(c.examples ? { examples: c.examples } : {}),
-      ...(c.row_by_row ? { rowByRow: true } : {}),
-    })),
+    cases: raw.cases.filter((c) => !c.row_by_row).map(decodeCase),
+    rowByRowCases: raw.cases.filter((c) => c.row_by_row).map(decodeCase),
+  };
+}
+
+function decodeCase(c: RawOracle['cases'][number]): OracleCase {
+  const tensors = (m: Record<string, RawTensor>) =>
+    Object.fromEntries(Object.entries(m).map(([k, v]) => [k, decodeTensor(v)]));
+  return {
+    name: c.name,
+    signature: c.signature,
+    inputs: tensors(c.inputs),
+    outputs: tensors(c.outputs),
+    ...(c.examples ? { examples: c.examples } : {}),
+    ...(c.row_by_row ? { rowByRow: true } : {}),
   };
 }
 
