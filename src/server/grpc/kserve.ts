@@ -1,0 +1,255 @@
+// inference.GRPCInferenceService (KServe v2 / Open Inference Protocol) over the model resolver:
+// health, server and model metadata, ModelInfer (typed contents and raw_input_contents in, raw
+// outputs back) and Triton's bidirectional ModelStreamInfer. Messages follow Triton's so that
+// tritonclient works unchanged.
+
+import type * as grpc from '@grpc/grpc-js';
+import { DEFAULT_SIGNATURE, type SignatureInfo, type TensorSpec } from '../../engine/signature.js';
+import type { Tensor } from '../../engine/tensor.js';
+import { invalidArgument, JetserveError, notFound } from '../../errors.js';
+import type { ModelResolver, ModelSpec } from '../../models/servable.js';
+import {
+  decodeInferInputs,
+  encodeModelInferResponse,
+  KSERVE_DATATYPE,
+  scanModelInferRequest,
+} from '../../proto/kserve.js';
+import { decodeMessage, encodeMessage } from '../../proto/schemas.js';
+import { lenFieldSize, WireWriter } from '../../proto/wire.js';
+import { checkDeadline, deadlineOf, rawMethod, toStatus, unary, type Logger } from './common.js';
+
+export const INFERENCE_SERVICE = 'inference.GRPCInferenceService';
+export const KSERVE_PLATFORM = 'tensorflow_savedmodel';
+
+/** Request parameter choosing the SignatureDef to run (default "serving_default"). */
+export const SIGNATURE_PARAMETER = 'signature_name';
+
+export interface KServeOptions {
+  serverName: string;
+  serverVersion: string;
+  /** Listed in ServerMetadata.extensions. */
+  extensions: string[];
+  log?: Logger;
+}
+
+export function inferenceServiceDefinition(): grpc.ServiceDefinition {
+  return {
+    ServerLive: rawMethod(INFERENCE_SERVICE, 'ServerLive'),
+    ServerReady: rawMethod(INFERENCE_SERVICE, 'ServerReady'),
+    ModelReady: rawMethod(INFERENCE_SERVICE, 'ModelReady'),
+    ServerMetadata: rawMethod(INFERENCE_SERVICE, 'ServerMetadata'),
+    ModelMetadata: rawMethod(INFERENCE_SERVICE, 'ModelMetadata'),
+    ModelInfer: rawMethod(INFERENCE_SERVICE, 'ModelInfer'),
+    ModelStreamInfer: rawMethod(INFERENCE_SERVICE, 'ModelStreamInfer', { request: true, response: true }),
+  };
+}
+
+/** "" → latest; a non-negative integer → that version. */
+export function parseVersion(text: string): number | undefined {
+  if (text === '') return undefined;
+  if (!/^\d+$/.test(text) || !Number.isSafeInteger(Number(text))) {
+    throw invalidArgument(`failed to parse model version '${text}': expected a non-negative integer`);
+  }
+  return Number(text);
+}
+
+function specOf(name: string, version: string): ModelSpec {
+  const spec: ModelSpec = { name };
+  const v = parseVersion(version);
+  if (v !== undefined) spec.version = v;
+  return spec;
+}
+
+/** True when every configured model has an AVAILABLE version. */
+export function serverReady(models: ModelResolver): boolean {
+  const withReady = models as ModelResolver & { ready?: () => boolean };
+  if (typeof withReady.ready === 'function') return withReady.ready();
+  for (const name of models.modelNames()) {
+    try {
+      if (!models.status(name).some((s) => s.state === 'AVAILABLE')) return false;
+    } catch {
+      return false;
+    }
+  }
+  return true;
+}
+
+function tensorMetadata(name: string, spec: TensorSpec): { name: string; datatype: string; shape: number[] } {
+  return {
+    name,
+    datatype: (spec.dtype && KSERVE_DATATYPE[spec.dtype]) ?? 'INVALID',
+    shape: spec.shape ?? [-1],
+  };
+}
+
+function signatureFor(sig: SignatureInfo | undefined, name: string, modelName: string): SignatureInfo {
+  if (!sig) {
+    throw invalidArgument(`model '${modelName}' has no signature '${name}' (set the '${SIGNATURE_PARAMETER}' parameter)`);
+  }
+  return sig;
+}
+
+export function inferenceServiceHandlers(models: ModelResolver, options: KServeOptions): grpc.UntypedServiceImplementation {
+  const log = options.log;
+
+  const infer = async (buf: Buffer, deadline: number | undefined): Promise<Buffer> => {
+    const req = scanModelInferRequest(buf);
+    const servable = models.resolve(specOf(req.modelName, req.modelVersion));
+    const sigParam = req.parameters[SIGNATURE_PARAMETER];
+    const signatureName = typeof sigParam === 'string' && sigParam !== '' ? sigParam : DEFAULT_SIGNATURE;
+    const sig = signatureFor(servable.model.signatures[signatureName], signatureName, servable.name);
+    const modelName = servable.name;
+    // names, count and datatypes first (Triton's messages), then the data
+    for (const input of req.inputs) {
+      const spec = sig.inputs[input.name];
+      if (!spec) {
+        throw invalidArgument(
+          `unexpected inference input '${input.name}' for model '${modelName}' (inputs: ${Object.keys(sig.inputs).join(', ')})`,
+        );
+      }
+      const want = spec.dtype && KSERVE_DATATYPE[spec.dtype];
+      if (want && input.datatype !== want) {
+        throw invalidArgument(
+          `inference input '${input.name}' data-type is '${input.datatype}', but model '${modelName}' expects '${want}'`,
+        );
+      }
+    }
+    const expectedInputs = Object.keys(sig.inputs);
+    if (req.inputs.length !== expectedInputs.length) {
+      const sent = new Set(req.inputs.map((i) => i.name));
+      throw invalidArgument(
+        `expected ${expectedInputs.length} inputs but got ${req.inputs.length} inputs for model '${modelName}'; missing: ${expectedInputs
+          .filter((k) => !sent.has(k))
+          .join(', ')}`,
+      );
+    }
+    const outputNames = req.outputs.map((o) => o.name);
+    const seen = new Set<string>();
+    for (const name of outputNames) {
+      if (!(name in sig.outputs)) {
+        throw invalidArgument(
+          `unexpected inference output '${name}' for model '${modelName}' (outputs: ${Object.keys(sig.outputs).join(', ')})`,
+        );
+      }
+      if (seen.has(name)) throw invalidArgument(`inference output '${name}' is requested more than once`);
+      seen.add(name);
+    }
+    const inputs = decodeInferInputs(req);
+    checkDeadline(deadline);
+    const runOptions: { signature: string; outputs?: readonly string[]; deadline?: number } = { signature: signatureName };
+    if (outputNames.length > 0) runOptions.outputs = outputNames;
+    if (deadline !== undefined) runOptions.deadline = deadline;
+    const outputs = await servable.run(inputs, runOptions);
+    const order = outputNames.length > 0 ? outputNames : Object.keys(outputs);
+    return encodeModelInferResponse({
+      modelName,
+      modelVersion: String(servable.version),
+      id: req.id,
+      outputs: order.map((name) => ({ name, tensor: outputs[name] as Tensor })),
+    });
+  };
+
+  const modelMetadata = (buf: Buffer): Buffer => {
+    const req = decodeMessage<{ name: string; version: string }>('inference.ModelMetadataRequest', buf);
+    const spec = specOf(req.name, req.version);
+    let servable;
+    try {
+      servable = models.resolve(spec);
+    } catch (err) {
+      if (err instanceof JetserveError && err.code === 'NOT_FOUND') {
+        throw notFound(
+          spec.version === undefined
+            ? `Request for unknown model: '${req.name}' is not found`
+            : `Request for unknown model: '${req.name}' version ${spec.version} is not found`,
+        );
+      }
+      throw err;
+    }
+    const versions =
+      spec.version !== undefined
+        ? [String(spec.version)]
+        : models
+            .status(servable.name)
+            .filter((s) => s.state === 'AVAILABLE')
+            .map((s) => String(s.version));
+    const sig = servable.model.signatures[DEFAULT_SIGNATURE] ?? Object.values(servable.model.signatures)[0];
+    return encodeMessage('inference.ModelMetadataResponse', {
+      name: servable.name,
+      versions,
+      platform: KSERVE_PLATFORM,
+      inputs: sig ? Object.entries(sig.inputs).map(([k, t]) => tensorMetadata(k, t)) : [],
+      outputs: sig ? Object.entries(sig.outputs).map(([k, t]) => tensorMetadata(k, t)) : [],
+    });
+  };
+
+  const modelReady = (buf: Buffer): Buffer => {
+    const req = decodeMessage<{ name: string; version: string }>('inference.ModelReadyRequest', buf);
+    let ready = false;
+    try {
+      models.resolve(specOf(req.name, req.version));
+      ready = true;
+    } catch (err) {
+      if (!(err instanceof JetserveError) || (err.code !== 'NOT_FOUND' && err.code !== 'UNAVAILABLE')) throw err;
+    }
+    return encodeMessage('inference.ModelReadyResponse', { ready });
+  };
+
+  const streamInfer = (call: grpc.ServerDuplexStream<Buffer, Buffer>): void => {
+    let pending = 0;
+    let ended = false;
+    const deadline = deadlineOf(call);
+    const maybeEnd = () => {
+      if (ended && pending === 0) call.end();
+    };
+    call.on('data', (buf: Buffer) => {
+      pending++;
+      let work: Promise<Buffer>;
+      try {
+        checkDeadline(deadline);
+        work = infer(buf, deadline);
+      } catch (err) {
+        work = Promise.reject(err);
+      }
+      work.then(
+        (response) => {
+          // ModelStreamInferResponse { infer_response = 2 }
+          const w = new WireWriter(lenFieldSize(2, response.length));
+          w.bytesField(2, response);
+          call.write(w.finish());
+        },
+        (err: unknown) => {
+          const status = toStatus(err, log);
+          call.write(encodeMessage('inference.ModelStreamInferResponse', { error_message: status.details ?? status.message }));
+        },
+      ).finally(() => {
+        pending--;
+        maybeEnd();
+      });
+    });
+    call.on('end', () => {
+      ended = true;
+      maybeEnd();
+    });
+    call.on('error', () => {
+      ended = true;
+    });
+  };
+
+  return {
+    ServerLive: unary(() => encodeMessage('inference.ServerLiveResponse', { live: true }), log),
+    ServerReady: unary(() => encodeMessage('inference.ServerReadyResponse', { ready: serverReady(models) }), log),
+    ModelReady: unary(modelReady, log),
+    ServerMetadata: unary(
+      () =>
+        encodeMessage('inference.ServerMetadataResponse', {
+          name: options.serverName,
+          version: options.serverVersion,
+          extensions: options.extensions,
+        }),
+      log,
+    ),
+    ModelMetadata: unary(modelMetadata, log),
+    ModelInfer: unary((buf, call) => infer(buf, deadlineOf(call)), log),
+    ModelStreamInfer: streamInfer,
+  };
+}

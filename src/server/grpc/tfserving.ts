@@ -1,0 +1,411 @@
+// tensorflow.serving.PredictionService and ModelService over the model resolver. Predict is the
+// hot path (hand-rolled wire codec, tensor_content straight into aligned buffers); the others use
+// protobufjs reflection. Error codes and messages follow TF Serving's gRPC server.
+
+import type * as grpc from '@grpc/grpc-js';
+import { DEFAULT_SIGNATURE, METHOD_CLASSIFY, METHOD_REGRESS, type SignatureInfo } from '../../engine/signature.js';
+import type { Tensor } from '../../engine/tensor.js';
+import { ERROR_CODES, invalidArgument, JetserveError, type ErrorCode } from '../../errors.js';
+import type { ModelResolver, ModelSpec, Servable, VersionState } from '../../models/servable.js';
+import { findInputField } from '../../proto/input.js';
+import {
+  decodePredictInputs,
+  encodePredictResponse,
+  encodePredictResponseGather,
+  scanModelSpecField,
+  scanPredictRequest,
+  type ModelSpecMessage,
+} from '../../proto/predict.js';
+import { decodeMessage, encodeMessage } from '../../proto/schemas.js';
+import { checkDeadline, deadlineOf, rawMethod, unary, type Logger } from './common.js';
+
+export const PREDICTION_SERVICE = 'tensorflow.serving.PredictionService';
+export const MODEL_SERVICE = 'tensorflow.serving.ModelService';
+
+export const SIGNATURE_DEF_MAP_TYPE_URL = 'type.googleapis.com/tensorflow.serving.SignatureDefMap';
+
+/** Model-manager operations beyond resolving that ModelService can use when present. */
+export interface ReloadableModelSource extends ModelResolver {
+  /**
+   * Replaces the served model list with a ModelServerConfig (as protobufjs decodes it: snake_case
+   * fields, int64 as numbers). Resolves when the new models are AVAILABLE.
+   */
+  reloadConfig?(config: unknown): Promise<void>;
+}
+
+export interface TfServingOptions {
+  /** Numeric outputs in tensor_content (true, default) or the typed *_val fields (TF Serving's default). */
+  tensorContent: boolean;
+  /** The transport writes a list of pieces: large outputs are sent from the tensors without a copy. */
+  gather?: boolean;
+  log?: Logger;
+}
+
+const STATE_NUMBER: Record<VersionState, number> = {
+  START: 10,
+  LOADING: 20,
+  AVAILABLE: 30,
+  UNLOADING: 40,
+  END: 50,
+};
+
+function requireSpec(spec: ModelSpecMessage | undefined): ModelSpecMessage {
+  if (!spec) throw invalidArgument('Missing ModelSpec');
+  return spec;
+}
+
+function toModelSpec(spec: ModelSpecMessage): ModelSpec {
+  const out: ModelSpec = { name: spec.name };
+  if (spec.version !== undefined) out.version = spec.version;
+  if (spec.versionLabel !== undefined) out.label = spec.versionLabel;
+  return out;
+}
+
+function signatureOf(servable: Servable, name: string): SignatureInfo {
+  const sig = servable.model.signatures[name];
+  if (!sig) throw new JetserveError('FAILED_PRECONDITION', `Serving signature key "${name}" not found.`);
+  return sig;
+}
+
+/** TF Serving's input-set checks (predict_util.cc), before any tensor is decoded. */
+function checkInputNames(sentKeys: readonly string[], sig: SignatureInfo): void {
+  let keys = sentKeys;
+  const expected = Object.keys(sig.inputs);
+  const sent = new Set(keys);
+  if (keys.length !== expected.length) {
+    keys = [...keys].sort(); // map order on the wire is arbitrary: keep messages stable
+    const extra = keys.filter((k) => !(k in sig.inputs));
+    const missing = expected.filter((k) => !sent.has(k));
+    throw invalidArgument(
+      `input size does not match signature: ${keys.length}!=${expected.length} len({${keys.join(',')}}) != len({${expected.join(',')}}). ` +
+        `Sent extra: {${extra.join(',')}}. Missing but required: {${missing.join(',')}}.`,
+    );
+  }
+  for (const key of keys) {
+    if (!(key in sig.inputs)) {
+      throw invalidArgument(
+        `input tensor alias not found in signature: ${key}. Inputs expected to be in the set {${expected.join(',')}}.`,
+      );
+    }
+  }
+}
+
+function checkOutputFilter(filter: readonly string[], sig: SignatureInfo): void {
+  const seen = new Set<string>();
+  for (const alias of filter) {
+    if (!(alias in sig.outputs)) {
+      throw invalidArgument(
+        `output tensor alias not found in signature: ${alias} Outputs expected to be in the set {${Object.keys(sig.outputs).join(',')}}.`,
+      );
+    }
+    if (seen.has(alias)) throw invalidArgument(`duplicate output tensor alias: ${alias}`);
+    seen.add(alias);
+  }
+}
+
+export function predictionServiceDefinition(): grpc.ServiceDefinition {
+  return {
+    Classify: rawMethod(PREDICTION_SERVICE, 'Classify'),
+    Regress: rawMethod(PREDICTION_SERVICE, 'Regress'),
+    Predict: rawMethod(PREDICTION_SERVICE, 'Predict'),
+    MultiInference: rawMethod(PREDICTION_SERVICE, 'MultiInference'),
+    GetModelMetadata: rawMethod(PREDICTION_SERVICE, 'GetModelMetadata'),
+  };
+}
+
+export function modelServiceDefinition(): grpc.ServiceDefinition {
+  return {
+    GetModelStatus: rawMethod(MODEL_SERVICE, 'GetModelStatus'),
+    HandleReloadConfigRequest: rawMethod(MODEL_SERVICE, 'HandleReloadConfigRequest'),
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// PredictionService
+
+export function predictionServiceHandlers(models: ModelResolver, options: TfServingOptions): grpc.UntypedServiceImplementation {
+  const log = options.log;
+  const encodeOptions = { tensorContent: options.tensorContent };
+
+  const predict = async (buf: Buffer, call: grpc.ServerUnaryCall<Buffer, Buffer>): Promise<Buffer | Buffer[]> => {
+    const req = scanPredictRequest(buf);
+    const spec = requireSpec(req.modelSpec);
+    const servable = models.resolve(toModelSpec(spec));
+    const signatureName = spec.signatureName || DEFAULT_SIGNATURE;
+    const sig = signatureOf(servable, signatureName);
+    checkInputNames(
+      req.inputs.map((e) => e.key),
+      sig,
+    );
+    const inputs = decodePredictInputs(req);
+    checkOutputFilter(req.outputFilter, sig);
+    const deadline = deadlineOf(call);
+    checkDeadline(deadline);
+    const runOptions: { signature: string; outputs?: readonly string[]; deadline?: number } = { signature: signatureName };
+    if (req.outputFilter.length > 0) runOptions.outputs = req.outputFilter;
+    if (deadline !== undefined) runOptions.deadline = deadline;
+    const outputs = await servable.run(inputs, runOptions);
+    const spec2 = { name: servable.name, version: servable.version, signatureName };
+    return options.gather ? encodePredictResponseGather(outputs, spec2, encodeOptions) : encodePredictResponse(outputs, spec2, encodeOptions);
+  };
+
+  const getModelMetadata = (buf: Buffer): Buffer => {
+    const req = decodeMessage<{ model_spec: unknown; metadata_field: string[] }>(
+      'tensorflow.serving.GetModelMetadataRequest',
+      buf,
+    );
+    const spec = requireSpec(scanModelSpecField(buf));
+    if (req.metadata_field.length === 0) {
+      throw invalidArgument('GetModelMetadataRequest must specify at least one metadata_field');
+    }
+    for (const field of req.metadata_field) {
+      if (field !== 'signature_def') throw invalidArgument(`Metadata field ${field} is not supported`);
+    }
+    const servable = models.resolve(toModelSpec(spec));
+    const signatureDefMap = encodeMessage('tensorflow.serving.SignatureDefMap', {
+      signature_def: signatureDefs(servable.model.signatures),
+    });
+    return encodeMessage('tensorflow.serving.GetModelMetadataResponse', {
+      model_spec: { name: servable.name, version: { value: servable.version } },
+      metadata: { signature_def: { type_url: SIGNATURE_DEF_MAP_TYPE_URL, value: signatureDefMap } },
+    });
+  };
+
+  const classifyOrRegress = async (
+    buf: Buffer,
+    call: grpc.ServerUnaryCall<Buffer, Buffer>,
+    kind: 'classify' | 'regress',
+  ): Promise<Buffer> => {
+    const what = kind === 'classify' ? 'ClassificationRequest' : 'RegressionRequest';
+    const spec = requireSpec(scanModelSpecField(buf));
+    const servable = models.resolve(toModelSpec(spec));
+    const signatureName = spec.signatureName || DEFAULT_SIGNATURE;
+    const examples = findInputField(buf, 2, what);
+    const deadline = deadlineOf(call);
+    const result = await runExamples(servable, signatureName, kind, examples, deadline);
+    const responseType = kind === 'classify' ? 'tensorflow.serving.ClassificationResponse' : 'tensorflow.serving.RegressionResponse';
+    return encodeMessage(responseType, {
+      model_spec: { name: servable.name, version: { value: servable.version }, signature_name: signatureName },
+      result,
+    });
+  };
+
+  const multiInference = async (buf: Buffer, call: grpc.ServerUnaryCall<Buffer, Buffer>): Promise<Buffer> => {
+    const req = decodeMessage<{ tasks: { model_spec: ProtoModelSpec | null; method_name: string }[] }>(
+      'tensorflow.serving.MultiInferenceRequest',
+      buf,
+    );
+    if (req.tasks.length === 0) throw invalidArgument('Tasks is empty');
+    const specs = req.tasks.map((t) => requireSpec(t.model_spec ? fromProtoSpec(t.model_spec) : undefined));
+    const modelName = specs[0]!.name;
+    const seen = new Set<string>();
+    for (let i = 0; i < specs.length; i++) {
+      if (specs[i]!.name !== modelName) {
+        throw invalidArgument('All ModelSpecs in a MultiInferenceRequest must access the same model name');
+      }
+      const sigName = specs[i]!.signatureName || DEFAULT_SIGNATURE;
+      if (seen.has(sigName)) throw invalidArgument(`Duplicate evaluation of signature: ${sigName}`);
+      seen.add(sigName);
+      const method = req.tasks[i]!.method_name;
+      if (method !== METHOD_CLASSIFY && method !== METHOD_REGRESS) {
+        throw new JetserveError('UNIMPLEMENTED', `Unsupported signature method_name: ${method}`);
+      }
+    }
+    const servable = models.resolve(toModelSpec(specs[0]!));
+    // TF Serving also insists that every signature reads the same graph tensor; TF2 SavedModels give
+    // each signature its own placeholder, so jetserve only requires one input per signature (each
+    // task runs on the same serialized examples)
+    for (const spec of specs) {
+      const sig = servable.model.signatures[spec.signatureName || DEFAULT_SIGNATURE];
+      if (sig && Object.keys(sig.inputs).length !== 1) throw invalidArgument('Expected one input Tensor.');
+    }
+    const examples = findInputField(buf, 2, 'MultiInferenceRequest');
+    const deadline = deadlineOf(call);
+    const results = await Promise.all(
+      specs.map(async (spec, i) => {
+        const signatureName = spec.signatureName || DEFAULT_SIGNATURE;
+        const kind = req.tasks[i]!.method_name === METHOD_CLASSIFY ? 'classify' : 'regress';
+        const result = await runExamples(servable, signatureName, kind, examples, deadline);
+        return {
+          model_spec: { name: servable.name, version: { value: servable.version }, signature_name: signatureName },
+          [kind === 'classify' ? 'classification_result' : 'regression_result']: result,
+        };
+      }),
+    );
+    return encodeMessage('tensorflow.serving.MultiInferenceResponse', { results });
+  };
+
+  return {
+    Predict: unary(predict, log),
+    GetModelMetadata: unary(getModelMetadata, log),
+    Classify: unary((buf, call) => classifyOrRegress(buf, call, 'classify'), log),
+    Regress: unary((buf, call) => classifyOrRegress(buf, call, 'regress'), log),
+    MultiInference: unary(multiInference, log),
+  };
+}
+
+interface ProtoModelSpec {
+  name: string;
+  version?: { value: number } | null;
+  version_label?: string;
+  signature_name: string;
+  version_choice?: 'version' | 'version_label';
+}
+
+function fromProtoSpec(p: ProtoModelSpec): ModelSpecMessage {
+  const spec: ModelSpecMessage = { name: p.name, signatureName: p.signature_name };
+  if (p.version_choice === 'version' && p.version) spec.version = Number(p.version.value);
+  else if (p.version_choice === 'version_label' && p.version_label !== undefined) spec.versionLabel = p.version_label;
+  return spec;
+}
+
+/** SignatureDefMap.signature_def as protobufjs objects. */
+function signatureDefs(signatures: Readonly<Record<string, SignatureInfo>>): Record<string, unknown> {
+  const tensorInfo = (t: SignatureInfo['inputs'][string]) => ({
+    name: t.name,
+    dtype: t.tfDtype,
+    tensor_shape: t.shape === null ? { unknown_rank: true } : { dim: t.shape.map((size) => ({ size })) },
+  });
+  const out: Record<string, unknown> = {};
+  for (const [key, sig] of Object.entries(signatures)) {
+    out[key] = {
+      method_name: sig.methodName,
+      inputs: Object.fromEntries(Object.entries(sig.inputs).map(([k, t]) => [k, tensorInfo(t)])),
+      outputs: Object.fromEntries(Object.entries(sig.outputs).map(([k, t]) => [k, tensorInfo(t)])),
+    };
+  }
+  return out;
+}
+
+const textDecoder = new TextDecoder();
+
+/**
+ * Runs a classify or regress signature on serialized tf.Examples and shapes the result as TF
+ * Serving's classifier.cc / regressor.cc do.
+ */
+async function runExamples(
+  servable: Servable,
+  signatureName: string,
+  kind: 'classify' | 'regress',
+  examples: Uint8Array[],
+  deadline: number | undefined,
+): Promise<unknown> {
+  const sig = servable.model.signatures[signatureName];
+  if (!sig) throw invalidArgument(`No signature was found with the name: ${signatureName}`);
+  const wantMethod = kind === 'classify' ? METHOD_CLASSIFY : METHOD_REGRESS;
+  if (sig.methodName !== wantMethod) {
+    throw invalidArgument(
+      `Expected ${kind === 'classify' ? 'classification' : 'regression'} signature method_name to be ${wantMethod}. Was: ${sig.methodName}`,
+    );
+  }
+  const inputKeys = Object.keys(sig.inputs);
+  if (inputKeys.length !== 1) throw invalidArgument('Expected one input Tensor.');
+  const inputKey = inputKeys[0]!;
+  if (sig.inputs[inputKey]!.dtype !== 'string') {
+    throw invalidArgument(`Expected input Tensor of type DT_STRING (serialized tf.Example) for signature ${signatureName}`);
+  }
+  const n = examples.length;
+  const input: Tensor = { dtype: 'string', shape: [n], data: examples };
+  checkDeadline(deadline);
+
+  if (kind === 'regress') {
+    if (!('outputs' in sig.outputs)) throw invalidArgument('No regression outputs found in signature (expected "outputs")');
+    const runOptions: { signature: string; outputs: string[]; deadline?: number } = { signature: signatureName, outputs: ['outputs'] };
+    if (deadline !== undefined) runOptions.deadline = deadline;
+    const out = await servable.run({ [inputKey]: input }, runOptions);
+    const t = out['outputs']!;
+    if (t.dtype !== 'float32') throw invalidArgument(`Expected output Tensor of DT_FLOAT. Got: ${t.dtype}`);
+    const ok = (t.shape.length === 1 && t.shape[0] === n) || (t.shape.length === 2 && t.shape[0] === n && t.shape[1] === 1);
+    if (!ok) {
+      throw invalidArgument(`Expected output Tensor shape to be either [batch_size] or [batch_size, 1] but got [${t.shape.join(',')}]`);
+    }
+    const values = t.data as Float32Array;
+    return { regressions: Array.from(values, (value) => ({ value })) };
+  }
+
+  const hasClasses = 'classes' in sig.outputs;
+  const hasScores = 'scores' in sig.outputs;
+  if (!hasClasses && !hasScores) {
+    throw invalidArgument('Expected classification signature outputs to contain at least one of classes or scores');
+  }
+  const wanted = [...(hasClasses ? ['classes'] : []), ...(hasScores ? ['scores'] : [])];
+  const runOptions: { signature: string; outputs: string[]; deadline?: number } = { signature: signatureName, outputs: wanted };
+  if (deadline !== undefined) runOptions.deadline = deadline;
+  const out = await servable.run({ [inputKey]: input }, runOptions);
+  const classes = out['classes'];
+  const scores = out['scores'];
+  let numClasses = -1;
+  if (classes) {
+    if (classes.dtype !== 'string') throw invalidArgument(`Expected classes Tensor of DT_STRING. Got: ${classes.dtype}`);
+    if (classes.shape.length !== 2 || classes.shape[0] !== n) {
+      throw invalidArgument(`Expected classes Tensor of shape [batch_size num_classes] but got [${classes.shape.join(',')}]`);
+    }
+    numClasses = classes.shape[1]!;
+  }
+  if (scores) {
+    if (scores.dtype !== 'float32') throw invalidArgument(`Expected scores Tensor of DT_FLOAT. Got: ${scores.dtype}`);
+    if (scores.shape.length !== 2 || scores.shape[0] !== n) {
+      throw invalidArgument(`Expected scores Tensor of shape [batch_size num_classes] but got [${scores.shape.join(',')}]`);
+    }
+    if (numClasses >= 0 && scores.shape[1] !== numClasses) {
+      throw invalidArgument(`Tensors class and score should match in shape[1]: ${numClasses} vs. ${scores.shape[1]}`);
+    }
+    numClasses = scores.shape[1]!;
+  }
+  const labels = classes?.data as Uint8Array[] | undefined;
+  const values = scores?.data as Float32Array | undefined;
+  const classifications = [];
+  for (let i = 0; i < n; i++) {
+    const cls = [];
+    for (let j = 0; j < numClasses; j++) {
+      const c: { label?: string; score?: number } = {};
+      if (labels) c.label = textDecoder.decode(labels[i * numClasses + j]);
+      if (values) c.score = values[i * numClasses + j];
+      cls.push(c);
+    }
+    classifications.push({ classes: cls });
+  }
+  return { classifications };
+}
+
+// ---------------------------------------------------------------------------------------------
+// ModelService
+
+export function modelServiceHandlers(models: ReloadableModelSource, log?: Logger): grpc.UntypedServiceImplementation {
+  const getModelStatus = (buf: Buffer): Buffer => {
+    const spec = requireSpec(scanModelSpecField(buf));
+    let version = spec.version;
+    if (spec.versionLabel !== undefined) {
+      version = models.labels(spec.name)[spec.versionLabel];
+      if (version === undefined) throw invalidArgument(`Unrecognized servable version label: ${spec.versionLabel}`);
+    }
+    const statuses = models.status(spec.name, version);
+    return encodeMessage('tensorflow.serving.GetModelStatusResponse', {
+      model_version_status: statuses.map((s) => ({
+        version: s.version,
+        state: STATE_NUMBER[s.state],
+        status: s.error
+          ? { error_code: ERROR_CODES[s.error.code as ErrorCode] ?? ERROR_CODES.UNKNOWN, error_message: s.error.message }
+          : { error_code: 0, error_message: '' },
+      })),
+    });
+  };
+
+  const reload = async (buf: Buffer): Promise<Buffer> => {
+    const req = decodeMessage<{ config: unknown }>('tensorflow.serving.ReloadConfigRequest', buf);
+    if (!models.reloadConfig) {
+      throw new JetserveError(
+        'UNIMPLEMENTED',
+        'HandleReloadConfigRequest is not supported by this server yet: the model list comes from --model_name/--model_base_path',
+      );
+    }
+    if (!req.config) throw invalidArgument('ReloadConfigRequest has no config');
+    await models.reloadConfig(req.config);
+    return encodeMessage('tensorflow.serving.ReloadConfigResponse', { status: { error_code: 0, error_message: '' } });
+  };
+
+  return {
+    GetModelStatus: unary(getModelStatus, log),
+    HandleReloadConfigRequest: unary(reload, log),
+  };
+}

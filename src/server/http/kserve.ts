@@ -1,0 +1,197 @@
+// KServe v2 / Open Inference Protocol REST (reference/peers-kserve-triton.md §1): health, server
+// and model metadata, model readiness, Triton's model-configuration extension (so perf_analyzer
+// and tritonclient tooling can read a model) and infer with JSON tensors or the binary tensor
+// data extension (Inference-Header-Content-Length). Errors are {"error": message}.
+
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { invalidArgument, JetserveError } from '../../errors.js';
+import type { Servable } from '../../models/servable.js';
+import { decodeKServeInfer, encodeKServeInfer, kserveModelMetadata, tritonModelConfig } from './codecs.js';
+import { Exchange, HttpError, errorBody } from './exchange.js';
+import { respondAsync } from './respond.js';
+import type { HttpContext } from './server.js';
+import { isJsonLike, mediaType } from './tfserving.js';
+
+const MODEL_RE = /^\/v2\/models\/([^/]+)(?:\/versions\/([^/]+))?(?:\/(ready|infer|config))?\/?$/;
+
+export const KSERVE_EXTENSIONS = ['binary_tensor_data', 'model_configuration'];
+
+const here = dirname(fileURLToPath(import.meta.url));
+/** jetserve's version from package.json (src/server/http and dist/server/http are both 3 deep). */
+export const SERVER_VERSION: string = (() => {
+  try {
+    return (JSON.parse(readFileSync(join(here, '..', '..', '..', 'package.json'), 'utf8')) as { version: string }).version;
+  } catch {
+    return '0.0.0';
+  }
+})();
+
+export function handleKServe(ex: Exchange, ctx: HttpContext): void {
+  const url = ex.url;
+  if (url === '/v2' || url === '/v2/') {
+    if (!expectMethod(ex, 'get')) return;
+    ex.sendJson(200, serverMetadataJson(ctx));
+    return;
+  }
+  if (url === '/v2/health/live') {
+    if (!expectMethod(ex, 'get')) return;
+    ex.sendJson(200, '{"live":true}');
+    return;
+  }
+  if (url === '/v2/health/ready') {
+    if (!expectMethod(ex, 'get')) return;
+    // KServe: the status code carries the answer (200 ready, 4xx not); the body is a courtesy
+    const ready = ctx.models.ready();
+    ex.sendJson(ready ? 200 : 400, ready ? '{"ready":true}' : '{"ready":false}');
+    return;
+  }
+  const m = MODEL_RE.exec(url);
+  if (!m) {
+    ex.sendJson(404, errorBody(`Not found: ${ex.method.toUpperCase()} ${url}`));
+    return;
+  }
+  const [, rawName, rawVersion, action] = m;
+  let name: string;
+  let versionText: string | undefined;
+  try {
+    name = decodeURIComponent(rawName!);
+    versionText = rawVersion === undefined ? undefined : decodeURIComponent(rawVersion);
+  } catch {
+    ex.sendJson(400, errorBody(`Failed to URL-decode the model name or version in ${url}`));
+    return;
+  }
+  if (action === 'infer') {
+    if (!expectMethod(ex, 'post')) return;
+    infer(ex, ctx, name, versionText);
+    return;
+  }
+  if (!expectMethod(ex, 'get')) return;
+  try {
+    if (action === 'ready') {
+      if (!ctx.models.modelNames().includes(name)) throw unknownModel(name, versionText);
+      let ready = true;
+      try {
+        resolve(ctx, name, versionText);
+      } catch {
+        ready = false;
+      }
+      ex.sendJson(ready ? 200 : 400, JSON.stringify({ name, ready }));
+      return;
+    }
+    const servable = resolve(ctx, name, versionText);
+    if (action === 'config') ex.sendJson(200, tritonModelConfig(servable.name, servable.model));
+    else ex.sendJson(200, kserveModelMetadata(servable.name, availableVersions(ctx, servable.name), servable.model));
+  } catch (err) {
+    ex.sendError(err);
+  }
+}
+
+function expectMethod(ex: Exchange, method: 'get' | 'post'): boolean {
+  if (ex.method === method) return true;
+  ex.sendJson(
+    405,
+    errorBody(`Method ${ex.method.toUpperCase()} is not allowed on ${ex.url}; use ${method.toUpperCase()}`),
+    [['Allow', method.toUpperCase()]],
+  );
+  return false;
+}
+
+function unknownModel(name: string, version?: string): JetserveError {
+  return new JetserveError(
+    'NOT_FOUND',
+    version === undefined
+      ? `Request for unknown model: '${name}' is not found`
+      : `Request for unknown model: '${name}' version ${version} is not found`,
+  );
+}
+
+/** Resolves with KServe's (Triton's) wording for unknown models and versions. */
+function resolve(ctx: HttpContext, name: string, versionText: string | undefined): Servable {
+  if (versionText !== undefined && !/^\d+$/.test(versionText)) {
+    throw invalidArgument(`Invalid model version '${versionText}': versions are non-negative integers`);
+  }
+  const version = versionText === undefined ? undefined : Number(versionText);
+  try {
+    return ctx.models.resolve(version === undefined ? { name } : { name, version });
+  } catch (err) {
+    if (err instanceof JetserveError && err.code === 'NOT_FOUND') throw unknownModel(name, versionText);
+    throw err;
+  }
+}
+
+function serverMetadataJson(ctx: HttpContext): string {
+  return JSON.stringify({
+    name: 'jetserve',
+    version: SERVER_VERSION,
+    extensions: KSERVE_EXTENSIONS,
+    jetserve: {
+      http_engine: ctx.engine.name,
+      ...(ctx.engine.reason ? { http_engine_fallback_reason: ctx.engine.reason } : {}),
+      ...ctx.serverInfo,
+    },
+  });
+}
+
+function availableVersions(ctx: HttpContext, name: string): string[] {
+  return ctx.models
+    .status(name)
+    .filter((s) => s.state === 'AVAILABLE')
+    .map((s) => String(s.version));
+}
+
+function infer(ex: Exchange, ctx: HttpContext, name: string, versionText: string | undefined): void {
+  const headerLength = ex.inferenceHeaderLength;
+  let jsonLength: number | undefined;
+  if (headerLength !== '') {
+    if (!/^\d+$/.test(headerLength)) {
+      ex.sendError(new HttpError(400, `Invalid Inference-Header-Content-Length '${headerLength}': expected a byte count`));
+      return;
+    }
+    jsonLength = Number(headerLength);
+  } else {
+    const type = mediaType(ex.contentType);
+    if (type === 'application/octet-stream') {
+      ex.sendError(
+        new HttpError(
+          400,
+          'An application/octet-stream infer request needs the Inference-Header-Content-Length header (KServe binary tensor data extension)',
+        ),
+      );
+      return;
+    }
+    if (!isJsonLike(type)) {
+      ex.sendError(
+        new HttpError(
+          415,
+          `Unsupported Content-Type '${ex.contentType}' for infer: send JSON (application/json) or binary tensor data (application/octet-stream with Inference-Header-Content-Length)`,
+        ),
+      );
+      return;
+    }
+  }
+  const body = ex.receiveBody();
+  respondAsync(ex, ctx, async () => {
+    const bytes = await ex.decodedBody(body);
+    if (jsonLength !== undefined && jsonLength > bytes.byteLength) {
+      throw new HttpError(
+        400,
+        `Inference-Header-Content-Length ${jsonLength} exceeds the request body length ${bytes.byteLength}`,
+      );
+    }
+    const servable = resolve(ctx, name, versionText);
+    const request = decodeKServeInfer(bytes, jsonLength, servable.model);
+    const outputs = await servable.run(request.inputs, {
+      signature: request.signature,
+      outputs: request.outputs,
+      deadline: ex.deadline,
+    });
+    const reply = encodeKServeInfer(outputs, request, servable.name, servable.version);
+    if (reply.jsonLength === undefined) {
+      ex.sendJson(200, reply.body);
+    } else {
+      ex.send(200, 'application/octet-stream', reply.body, [['Inference-Header-Content-Length', String(reply.jsonLength)]]);
+    }
+  });
+}

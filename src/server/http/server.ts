@@ -1,0 +1,170 @@
+// The HTTP front end: one uWebSockets.js app serving TF Serving's REST API (/v1/…) and KServe v2
+// REST (/v2/…) over the model manager. Owns the listen socket, the request limits (body size,
+// timeout), in-flight accounting for graceful shutdown, and dispatch by path prefix; the two
+// protocol modules (tfserving.ts, kserve.ts) own their URL grammars and wire shapes.
+
+import { asJetserveError } from '../../errors.js';
+import type { ModelResolver } from '../../models/servable.js';
+import { Exchange, errorBody, type ExchangeLimits, type HttpStats } from './exchange.js';
+import { handleKServe } from './kserve.js';
+import { handleTfServing } from './tfserving.js';
+import { httpEngine, uWS, type HttpEngineInfo, type TemplatedApp, type us_listen_socket } from './uws.js';
+
+/** What the HTTP front end needs from the model manager (ModelManager implements it). */
+export interface HttpModelSource extends ModelResolver {
+  /** Every configured model has an AVAILABLE version. */
+  ready(): boolean;
+}
+
+export interface HttpServerOptions {
+  /** Largest accepted request body in bytes. Default 256 MiB. */
+  maxBodyBytes?: number;
+  /** --rest_api_timeout_in_ms: whole-request timeout (504 when a run exceeds it). 0 = none. Default 30000. */
+  timeoutMs?: number;
+  /** Log sink for start-up and internal errors. Default console.error. */
+  log?: (message: string) => void;
+  /** Extra fields reported under "jetserve" in /v2 server metadata. */
+  serverInfo?: Record<string, unknown>;
+}
+
+export const DEFAULT_MAX_BODY_BYTES = 256 * 1024 * 1024;
+export const DEFAULT_REST_TIMEOUT_MS = 30_000;
+
+/** Shared by the protocol modules: the context a request is handled in. */
+export interface HttpContext {
+  readonly models: HttpModelSource;
+  readonly engine: HttpEngineInfo;
+  readonly serverInfo: Record<string, unknown>;
+  readonly log: (message: string) => void;
+}
+
+export class HttpServer {
+  readonly engine: HttpEngineInfo = httpEngine;
+  private readonly app: TemplatedApp;
+  private readonly limits: ExchangeLimits;
+  private readonly ctx: HttpContext;
+  private listenSocket: us_listen_socket | undefined;
+  private boundPort = 0;
+  private readonly active = new Set<Exchange>();
+  private idleWaiters: (() => void)[] = [];
+  private stopping = false;
+
+  constructor(
+    readonly models: HttpModelSource,
+    options: HttpServerOptions = {},
+  ) {
+    this.limits = {
+      maxBodyBytes: options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES,
+      timeoutMs: options.timeoutMs ?? DEFAULT_REST_TIMEOUT_MS,
+      native: httpEngine.native,
+      stats: { backpressured: 0, aborted: 0, timedOut: 0 },
+    };
+    this.ctx = {
+      models,
+      engine: httpEngine,
+      serverInfo: options.serverInfo ?? {},
+      log: options.log ?? ((m) => console.error(m)),
+    };
+    this.app = uWS.App();
+    this.app.any('/*', (res, req) => {
+      const ex = new Exchange(res, req, this.limits, (done) => this.completed(done));
+      this.active.add(ex);
+      try {
+        this.dispatch(ex);
+      } catch (err) {
+        this.internalError(ex, err);
+      }
+    });
+  }
+
+  /** Port the server listens on (after listen()). */
+  get port(): number {
+    return this.boundPort;
+  }
+
+  /** Backpressure / abort / timeout counters. */
+  get stats(): Readonly<HttpStats> {
+    return this.limits.stats;
+  }
+
+  /** Requests received and not yet answered. */
+  get inFlight(): number {
+    return this.active.size;
+  }
+
+  /**
+   * Listens on `port` (0 = any free port). Without `host` it binds every address, IPv6 and IPv4,
+   * as TF Serving does. Resolves with the bound port.
+   */
+  listen(port: number, host?: string): Promise<number> {
+    return new Promise((resolve, reject) => {
+      const done = (socket: us_listen_socket | false) => {
+        if (!socket) {
+          reject(new Error(`cannot listen on ${host ?? '*'}:${port} (address in use or not permitted)`));
+          return;
+        }
+        this.listenSocket = socket;
+        this.boundPort = uWS.us_socket_local_port(socket);
+        resolve(this.boundPort);
+      };
+      if (host === undefined) this.app.listen(port, done);
+      else this.app.listen(host, port, done);
+    });
+  }
+
+  /**
+   * Graceful stop: closes the listen socket (no new connections), waits up to `drainMs` for the
+   * requests in flight to be answered, then closes every connection.
+   */
+  async close(drainMs = 10_000): Promise<void> {
+    this.stopping = true;
+    if (this.listenSocket) {
+      uWS.us_listen_socket_close(this.listenSocket);
+      this.listenSocket = undefined;
+    }
+    if (this.active.size > 0) {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, drainMs);
+        this.idleWaiters.push(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+    }
+    // native uWS: close keep-alive sockets too; the fallback has no app.close()
+    (this.app as { close?: () => void }).close?.();
+  }
+
+  private dispatch(ex: Exchange): void {
+    const url = ex.url;
+    if (url.length >= 4 && (url[1] === 'v' || url[1] === 'V') && url[2] === '1' && url[3] === '/') {
+      handleTfServing(ex, this.ctx);
+    } else if (url === '/v2' || url === '/v2/' || url.startsWith('/v2/')) {
+      handleKServe(ex, this.ctx);
+    } else {
+      ex.sendJson(404, errorBody(`Not found: ${ex.method.toUpperCase()} ${url} (TF Serving API is under /v1/models, KServe v2 under /v2)`));
+    }
+    // a request answered synchronously needs no timer; one still pending gets the timeout
+    if (!ex.done) ex.armTimeout();
+  }
+
+  private internalError(ex: Exchange, err: unknown): void {
+    const e = asJetserveError(err);
+    if (e.code === 'INTERNAL') this.ctx.log(`internal error on ${ex.method.toUpperCase()} ${ex.url}: ${(err as Error)?.stack ?? e.message}`);
+    ex.sendError(e);
+  }
+
+  private completed(ex: Exchange): void {
+    this.active.delete(ex);
+    if (this.active.size === 0 && this.idleWaiters.length > 0) {
+      const waiters = this.idleWaiters;
+      this.idleWaiters = [];
+      for (const w of waiters) w();
+    }
+  }
+
+  /** True once close() started. */
+  get closing(): boolean {
+    return this.stopping;
+  }
+}

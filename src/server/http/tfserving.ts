@@ -1,0 +1,197 @@
+// TF Serving's REST API (reference/tfserving.md §1): the URL grammar (its two case-insensitive
+// regexes), model status and metadata GETs, and :predict / :classify / :regress POSTs. The wire
+// formats themselves live in the codecs (TF-JSON, FlatBuffers); this module routes, picks the
+// codec from the Content-Type, resolves the servable and writes TF Serving's error bodies.
+
+import { allocAligned } from '../../engine/native.js';
+import { JetserveError } from '../../errors.js';
+import type { ModelSpec, Servable } from '../../models/servable.js';
+import {
+  FLATBUFFERS_CONTENT_TYPE,
+  decodeFlatbuffersPredict,
+  decodeTfExamples,
+  decodeTfPredict,
+  encodeFlatbuffersError,
+  encodeFlatbuffersPredict,
+  encodeTfClassify,
+  encodeTfPredict,
+  encodeTfRegress,
+} from './codecs.js';
+import { Exchange, HttpError, errorBody } from './exchange.js';
+import { respondAsync } from './respond.js';
+import type { HttpContext } from './server.js';
+import { encodeModelMetadata, encodeModelStatus } from '../../codec/tfserving-json.js';
+
+// TF Serving's regexes (http_rest_api_handler.cc), anchored: RE2::FullMatch
+const GET_RE = /^\/v1\/models(?:\/([^/:]+))?(?:(?:\/versions\/(\d+))|(?:\/labels\/([^/:]+)))?(?:\/(metadata))?$/i;
+const POST_RE = /^\/v1\/models\/([^/:]+)(?:(?:\/versions\/(\d+))|(?:\/labels\/([^/:]+)))?:(classify|regress|predict)$/i;
+
+const INT64_MAX = 9223372036854775807n;
+
+export function handleTfServing(ex: Exchange, ctx: HttpContext): void {
+  if (ex.method === 'get') {
+    const m = GET_RE.exec(ex.url);
+    if (!m) return malformed(ex);
+    const [, rawName, rawVersion, rawLabel, metadata] = m;
+    if (rawName === undefined) {
+      ex.sendJson(400, errorBody('Missing model name in request.'));
+      return;
+    }
+    const spec = parseSpec(ex, rawName, rawVersion, rawLabel);
+    if (!spec) return;
+    try {
+      if (metadata) {
+        const servable = ctx.models.resolve(spec);
+        ex.sendJson(200, encodeModelMetadata({ name: servable.name, version: servable.version, signatures: servable.model.signatures }));
+      } else {
+        // like TF Serving, a label is accepted and ignored by the status call
+        ex.sendJson(200, encodeModelStatus(ctx.models.status(spec.name, spec.version)));
+      }
+    } catch (err) {
+      ex.sendError(err);
+    }
+    return;
+  }
+  if (ex.method === 'post') {
+    const m = POST_RE.exec(ex.url);
+    // the verb matches case-insensitively but dispatches on the lowercase spelling only
+    if (!m || !['predict', 'classify', 'regress'].includes(m[4]!)) return malformed(ex);
+    const [, rawName, rawVersion, rawLabel, verb] = m;
+    const spec = parseSpec(ex, rawName!, rawVersion, rawLabel);
+    if (!spec) return;
+    const kind = bodyKind(ex, verb as Verb);
+    if (kind instanceof HttpError) {
+      ex.sendError(kind);
+      return;
+    }
+    // FlatBuffers bodies land in aligned native memory, so aligned tensor payloads reach TF in place
+    const body = ex.receiveBody(kind === 'flatbuffers' ? allocAlignedBytes : undefined);
+    respondAsync(ex, ctx, async () => {
+      const bytes = await ex.decodedBody(body);
+      if (kind === 'flatbuffers') return predictFlatbuffers(ex, ctx, spec, bytes);
+      if (verb === 'predict') return predictJson(ex, ctx, spec, bytes);
+      return examplesJson(ex, ctx, spec, bytes, verb as 'classify' | 'regress');
+    }, kind === 'flatbuffers' ? flatbuffersError : undefined);
+    return;
+  }
+  malformed(ex);
+}
+
+type Verb = 'predict' | 'classify' | 'regress';
+
+/** Bodies allocated by allocAlignedBytes (64-byte aligned native memory). */
+const alignedBodies = new WeakSet<ArrayBufferLike>();
+
+function allocAlignedBytes(size: number): Uint8Array {
+  const buffer = allocAligned(size);
+  alignedBodies.add(buffer);
+  return new Uint8Array(buffer);
+}
+
+function malformed(ex: Exchange): void {
+  ex.sendJson(400, errorBody(`Malformed request: ${ex.method.toUpperCase()} ${ex.url}`));
+}
+
+function parseSpec(ex: Exchange, rawName: string, rawVersion?: string, rawLabel?: string): ModelSpec | undefined {
+  let name: string;
+  let label: string | undefined;
+  try {
+    name = decodeURIComponent(rawName);
+    label = rawLabel === undefined ? undefined : decodeURIComponent(rawLabel);
+  } catch {
+    ex.sendJson(400, errorBody(`Failed to URL-decode the model name or label in ${ex.url}`));
+    return undefined;
+  }
+  if (rawVersion === undefined) return label === undefined ? { name } : { name, label };
+  const big = BigInt(rawVersion);
+  if (big > INT64_MAX) {
+    ex.sendJson(400, errorBody(`Failed to convert version: ${rawVersion} is not an int64`));
+    return undefined;
+  }
+  if (big > BigInt(Number.MAX_SAFE_INTEGER)) {
+    // no version this large can be loaded (directory names past 2^53 are ignored)
+    ex.sendError(new JetserveError('NOT_FOUND', `Servable not found for request: Specific(${name}, ${rawVersion})`));
+    return undefined;
+  }
+  return { name, version: Number(big) };
+}
+
+/** JSON (TF Serving never checks Content-Type, so curl -d's form type counts) or FlatBuffers. */
+function bodyKind(ex: Exchange, verb: Verb): 'json' | 'flatbuffers' | HttpError {
+  const type = mediaType(ex.contentType);
+  if (type === FLATBUFFERS_CONTENT_TYPE) {
+    if (verb !== 'predict') {
+      return new HttpError(415, `Content-Type ${type} is only accepted on :predict; send :${verb} requests as JSON`);
+    }
+    return 'flatbuffers';
+  }
+  if (isJsonLike(type)) return 'json';
+  return new HttpError(
+    415,
+    `Unsupported Content-Type '${ex.contentType}' for :${verb}: send JSON (application/json)` +
+      (verb === 'predict' ? ` or FlatBuffers (${FLATBUFFERS_CONTENT_TYPE})` : ''),
+  );
+}
+
+/** The media type without parameters, lower-cased. */
+export function mediaType(contentType: string): string {
+  const semi = contentType.indexOf(';');
+  return (semi === -1 ? contentType : contentType.slice(0, semi)).trim().toLowerCase();
+}
+
+/**
+ * Content types a JSON body may arrive with: none, any JSON type, text/plain, and curl -d's
+ * application/x-www-form-urlencoded (TF Serving's own examples use curl -d).
+ */
+export function isJsonLike(type: string): boolean {
+  return (
+    type === '' ||
+    type === 'application/json' ||
+    type.endsWith('+json') ||
+    type.endsWith('/json') ||
+    type === 'text/plain' ||
+    type === 'application/x-www-form-urlencoded'
+  );
+}
+
+async function predictJson(ex: Exchange, ctx: HttpContext, spec: ModelSpec, bytes: Uint8Array): Promise<void> {
+  const servable = ctx.models.resolve(spec);
+  const request = decodeTfPredict(bytes, servable.model);
+  const outputs = await servable.run(request.inputs, { signature: request.signature, deadline: ex.deadline });
+  ex.sendJson(200, encodeTfPredict(outputs, request));
+}
+
+async function examplesJson(
+  ex: Exchange,
+  ctx: HttpContext,
+  spec: ModelSpec,
+  bytes: Uint8Array,
+  verb: 'classify' | 'regress',
+): Promise<void> {
+  const servable: Servable = ctx.models.resolve(spec);
+  const request = decodeTfExamples(bytes, verb, servable.model);
+  const outputs = await servable.run(request.inputs, {
+    signature: request.signature,
+    outputs: request.outputs,
+    deadline: ex.deadline,
+  });
+  ex.sendJson(200, verb === 'classify' ? encodeTfClassify(outputs, request) : encodeTfRegress(outputs, request));
+}
+
+async function predictFlatbuffers(ex: Exchange, ctx: HttpContext, spec: ModelSpec, bytes: Uint8Array): Promise<void> {
+  const servable = ctx.models.resolve(spec);
+  // in place only when the bytes are the aligned block itself (not a gunzipped copy)
+  const zeroCopy = bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength && !ex.contentEncoding;
+  const request = decodeFlatbuffersPredict(bytes, servable.model, zeroCopy && alignedBodies.has(bytes.buffer));
+  const outputs = await servable.run(request.inputs, {
+    signature: request.signature,
+    outputs: request.outputs,
+    deadline: ex.deadline,
+  });
+  ex.send(200, FLATBUFFERS_CONTENT_TYPE, encodeFlatbuffersPredict(outputs, servable.version, request.signature));
+}
+
+/** FlatBuffers clients get errors as a PredictResponse with error_code, under the HTTP status. */
+function flatbuffersError(ex: Exchange, err: JetserveError): void {
+  ex.send(err.httpStatus, FLATBUFFERS_CONTENT_TYPE, encodeFlatbuffersError(err));
+}

@@ -1,0 +1,107 @@
+// Batching behind the model manager (the server's path), and behaviours easiest to pin with a
+// scripted model: outputs without a batch dimension, and the idle fast path.
+import { describe, expect, it } from 'vitest';
+import { Batching, BatchScheduler, ServableBatcher } from '../../src/batching/index.js';
+import type { Model } from '../../src/engine/model.js';
+import type { SignatureInfo } from '../../src/engine/signature.js';
+import type { Tensor } from '../../src/engine/tensor.js';
+import { ModelManager } from '../../src/models/manager.js';
+import { allocTensor } from '../../src/index.js';
+import { expectTensorClose, loadOracle } from '../helpers/oracle.js';
+
+function row(t: Tensor, i: number): Tensor {
+  const width = t.data.length / t.shape[0]!;
+  const out = allocTensor('float32', [1, ...t.shape.slice(1)]);
+  (out.data as Float32Array).set((t.data as Float32Array).subarray(i * width, (i + 1) * width));
+  return out;
+}
+
+describe('model manager integration', () => {
+  it('batches by default: concurrent requests through ServableVersion.run share TF runs', async () => {
+    const oracle = loadOracle('mlp');
+    const c = oracle.cases.reduce((a, b) => (b.inputs.x!.shape[0]! > a.inputs.x!.shape[0]! ? b : a));
+    const n = c.inputs.x!.shape[0]!;
+    const manager = await ModelManager.create([{ name: 'mlp', basePath: oracle.basePath }]);
+    try {
+      expect(manager.batching).toBeInstanceOf(Batching);
+      const servable = manager.resolve({ name: 'mlp' });
+      const results = await Promise.all(
+        Array.from({ length: 300 }, (_, k) => servable.run({ x: row(c.inputs.x!, k % n) }, { signature: 'serving_default' })),
+      );
+      results.forEach((out, k) => expectTensorClose(out.y!, row(c.outputs.y!, k % n), 1e-5, 1e-6));
+      const m = manager.batching!.metrics;
+      expect(m.requests).toBe(300);
+      expect(m.tfRuns).toBeLessThan(300);
+      // deadlines pass through: an expired one is rejected and never runs
+      const runs = m.tfRuns;
+      await expect(
+        servable.run({ x: row(c.inputs.x!, 0) }, { signature: 'serving_default', deadline: Date.now() - 1 }),
+      ).rejects.toMatchObject({ code: 'DEADLINE_EXCEEDED' });
+      expect(m.tfRuns).toBe(runs);
+    } finally {
+      await manager.close();
+    }
+  });
+
+  it('batching: false runs each request directly', async () => {
+    const oracle = loadOracle('mlp');
+    const c = oracle.cases[0]!;
+    const manager = await ModelManager.create([{ name: 'mlp', basePath: oracle.basePath }], { batching: false });
+    try {
+      expect(manager.batching).toBeUndefined();
+      const out = await manager.resolve({ name: 'mlp' }).run(c.inputs, { signature: 'serving_default' });
+      expectTensorClose(out.y!, c.outputs.y!, 1e-5, 1e-6);
+    } finally {
+      await manager.close();
+    }
+  });
+});
+
+/** A scripted model: y = per-request sum of x, but returned as ONE value per run (no batch dim). */
+function reducingModel(): { model: Model; runs: number[] } {
+  const runs: number[] = [];
+  const info: SignatureInfo = {
+    methodName: 'tensorflow/serving/predict',
+    inputs: { x: { name: 'x:0', dtype: 'float32', tfDtype: 1, shape: [-1, 2] } },
+    // declared with a batch dim, but the graph reduces over it
+    outputs: { y: { name: 'y:0', dtype: 'float32', tfDtype: 1, shape: [-1] } },
+  };
+  const model = {
+    signature: () => info,
+    validate: () => {},
+    async run(inputs: Readonly<Record<string, Tensor>>) {
+      const x = inputs.x!.data as Float32Array;
+      runs.push(inputs.x!.shape[0]!);
+      await new Promise((r) => setTimeout(r, 2));
+      return { y: { dtype: 'float32', shape: [1], data: new Float32Array([x.reduce((a, b) => a + b, 0)]) } as Tensor };
+    },
+  } as unknown as Model;
+  return { model, runs };
+}
+
+describe('outputs that cannot be split', () => {
+  it('reruns the batch request by request, then stops batching that output filter', async () => {
+    const { model, runs } = reducingModel();
+    const b = new ServableBatcher(model, { scheduler: new BatchScheduler(1) });
+    const req = (v: number) => b.run({ x: { dtype: 'float32', shape: [1, 2], data: new Float32Array([v, v]) } });
+    const first = await Promise.all([1, 2, 3, 4].map(req));
+    expect(first.map((o) => (o.y!.data as Float32Array)[0])).toEqual([2, 4, 6, 8]);
+    // 1 alone (idle), [2,3,4] merged → dim 0 is 1, not 3 → rerun 2, 3, 4 alone
+    expect(runs).toEqual([1, 3, 1, 1, 1]);
+    expect(b.metrics.unsplittableBatches).toBe(1);
+    expect(b.metrics.reruns).toBe(3);
+    runs.length = 0;
+    const again = await Promise.all([5, 6, 7].map(req));
+    expect(again.map((o) => (o.y!.data as Float32Array)[0])).toEqual([10, 12, 14]);
+    expect(runs).toEqual([1, 1, 1]);
+  });
+
+  it('the idle fast path adds no queueing: a lone request starts synchronously', async () => {
+    const { model, runs } = reducingModel();
+    const b = new ServableBatcher(model, { scheduler: new BatchScheduler(2) });
+    const p = b.run({ x: { dtype: 'float32', shape: [1, 2], data: new Float32Array([1, 1]) } });
+    expect(runs).toEqual([1]); // model.run was called before run() returned
+    await p;
+    expect(b.metrics.queueTimeMicros).toBe(0);
+  });
+});

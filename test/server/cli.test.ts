@@ -1,0 +1,228 @@
+// The `jetserve` command as a TF Serving user runs it: TF Serving's flag names in both spellings,
+// clear failures (exit 2) for unknown flags and bad values, the bundled demo model with working
+// curl lines when no model flags are given, and a graceful stop on SIGTERM / SIGINT.
+
+import { afterEach, describe, expect, it } from 'vitest';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { createServer } from 'node:net';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseFlags, UsageError } from '../../src/cli.js';
+import { parseLenientJson } from './helpers.js';
+import { fixturesDir } from '../helpers/oracle.js';
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const CLI = join(ROOT, 'src', 'cli.ts');
+const TSX = ['--import', 'tsx'];
+
+function runCli(args: string[], timeout = 30_000) {
+  return spawnSync(process.execPath, [...TSX, CLI, ...args], { cwd: ROOT, encoding: 'utf8', timeout });
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((res, rej) => {
+    const s = createServer();
+    s.once('error', rej);
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => res(port));
+    });
+  });
+}
+
+async function portFree(port: number): Promise<boolean> {
+  return new Promise((res) => {
+    const s = createServer();
+    s.once('error', () => res(false));
+    s.listen(port, () => s.close(() => res(true)));
+  });
+}
+
+interface Running {
+  child: ChildProcess;
+  stdout: () => string;
+  stderr: () => string;
+  exited: Promise<number | null>;
+}
+
+const children: ChildProcess[] = [];
+afterEach(() => {
+  for (const c of children.splice(0)) if (c.exitCode === null) c.kill('SIGKILL');
+});
+
+/** Starts the CLI and resolves once it printed its ready banner (or rejects when it exits). */
+async function startCli(args: string[], command: string[] = [...TSX, CLI]): Promise<Running> {
+  const child = spawn(process.execPath, [...command, ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  children.push(child);
+  let out = '';
+  let err = '';
+  child.stdout!.on('data', (d) => (out += d));
+  child.stderr!.on('data', (d) => (err += d));
+  const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+  await new Promise<void>((res, rej) => {
+    const timer = setTimeout(() => rej(new Error(`no ready banner in 60 s\nstdout: ${out}\nstderr: ${err}`)), 60_000);
+    const check = () => {
+      if (/jetserve ready/.test(out) && /\n\n$/.test(out)) {
+        clearTimeout(timer);
+        res();
+      }
+    };
+    child.stdout!.on('data', check);
+    void exited.then((code) => {
+      clearTimeout(timer);
+      rej(new Error(`exited with ${code} before ready\nstdout: ${out}\nstderr: ${err}`));
+    });
+  });
+  return { child, stdout: () => out, stderr: () => err, exited };
+}
+
+describe('flag parsing (TF Serving names and defaults)', () => {
+  it('defaults: REST 8501, gRPC 8500, 30 s timeout, model name "default"', () => {
+    const f = parseFlags([]);
+    expect(f.rest_api_port).toBe(8501);
+    expect(f.port).toBe(8500);
+    expect(f.rest_api_timeout_in_ms).toBe(30000);
+    expect(f.model_name).toBe('default');
+    expect(f.model_base_path).toBe('');
+  });
+
+  it('accepts --flag=value and --flag value, including negative numbers', () => {
+    const f = parseFlags([
+      '--rest_api_port',
+      '9001',
+      '--port=9000',
+      '--model_name',
+      'm',
+      '--model_base_path=/x',
+      '--tensorflow_inter_op_parallelism',
+      '-1',
+      '--tensorflow_intra_op_parallelism=2',
+      '--rest_api_num_threads=64',
+    ]);
+    expect([f.rest_api_port, f.port, f.model_name, f.model_base_path]).toEqual([9001, 9000, 'm', '/x']);
+    expect([f.tensorflow_inter_op_parallelism, f.tensorflow_intra_op_parallelism, f.rest_api_num_threads]).toEqual([-1, 2, 64]);
+  });
+
+  it.each([
+    [['--bogus=1'], /^unknown flag --bogus \(see --help\)$/],
+    [['--rest_api_prot=1'], /unknown flag --rest_api_prot \(did you mean --rest_api_port\?\)/],
+    [['--port=abc'], /^--port takes an integer, not 'abc'$/],
+    [['--port=70000'], /^--port=70000 is out of range \(0 to 65535\)$/],
+    [['--rest_api_timeout_in_ms=-5'], /out of range/],
+    [['--model_name'], /^--model_name needs a value$/],
+    [['--port=8501'], /--rest_api_port and --port must differ/],
+    [['--model_name=m'], /--model_name needs --model_base_path/],
+    [['--enable_batching'], /^--enable_batching is a TF Serving flag jetserve does not support yet$/],
+    [['positional'], /unexpected argument 'positional'/],
+    [['--help=maybe'], /takes true or false/],
+  ])('%j → UsageError %s', (args, message) => {
+    expect(() => parseFlags(args)).toThrow(UsageError);
+    expect(() => parseFlags(args)).toThrow(message);
+  });
+});
+
+describe('the jetserve command', () => {
+  it('--help prints every flag and exits 0', () => {
+    const r = runCli(['--help']);
+    expect(r.status).toBe(0);
+    for (const flag of ['--rest_api_port', '--port', '--model_name', '--model_base_path', '--rest_api_timeout_in_ms', '--tensorflow_intra_op_parallelism', '--tensorflow_inter_op_parallelism', '--rest_api_num_threads']) {
+      expect(r.stdout).toContain(flag);
+    }
+    expect(r.stdout).toMatch(/rest_api_num_threads[^\n]*\n\s+Accepted for compatibility and ignored/);
+  });
+
+  it.each([
+    [['--nope'], 'jetserve: unknown flag --nope (see --help)'],
+    [['--rest_api_port=http'], "jetserve: --rest_api_port takes an integer, not 'http'"],
+  ])('%j exits 2 with a clear message', (args, message) => {
+    const r = runCli(args);
+    expect(r.status).toBe(2);
+    expect(r.stderr.trim()).toBe(message);
+  });
+
+  it('a missing model base path exits 1 naming the path', () => {
+    const r = runCli(['--model_base_path=/no/such/dir', '--rest_api_port=0', '--port=0', '--grpc_socket_path=/tmp/x.sock']);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain('failed to start server');
+    expect(r.stderr).toContain('base path /no/such/dir does not exist');
+  });
+
+  it('with no model flags it serves the demo model, and every printed curl line works', async () => {
+    const [rest, grpc] = [await freePort(), await freePort()];
+    const cli = await startCli([`--rest_api_port=${rest}`, `--port=${grpc}`]);
+    expect(cli.stderr()).toMatch(/serving the bundled demo model half_plus_two/);
+    expect(cli.stderr()).toMatch(/HTTP engine: uWebSockets\.js native/);
+    const lines = cli
+      .stdout()
+      .split('\n')
+      .filter((l) => l.startsWith('curl '));
+    expect(lines.length).toBeGreaterThanOrEqual(5);
+    const replies = lines.map((line) => {
+      const r = spawnSync('sh', ['-c', `${line} -s -w '\\n%{http_code}'`], { encoding: 'utf8', timeout: 20_000 });
+      const text = r.stdout.trim();
+      const status = Number(text.slice(text.lastIndexOf('\n') + 1));
+      return { line, status, body: parseLenientJson(text.slice(0, text.lastIndexOf('\n'))) };
+    });
+    for (const r of replies) expect(r.status, r.line).toBe(200);
+    const byPath = (part: string) => replies.find((r) => r.line.includes(part))!.body;
+    expect(replies.find((r) => r.line.endsWith('/v1/models/half_plus_two'))!.body.model_version_status[0]).toEqual({
+      version: '1',
+      state: 'AVAILABLE',
+      status: { error_code: 'OK', error_message: '' },
+    });
+    expect(byPath('/metadata').metadata.signature_def.signature_def.serving_default.inputs.x.dtype).toBe('DT_FLOAT');
+    expect(replies.find((r) => r.line.includes('"instances"'))!.body).toEqual({ predictions: [2.5, 3.0, 4.5] });
+    expect(replies.find((r) => r.line.includes('"inputs": {"x"'))!.body).toEqual({ outputs: [2.5, 3.0, 4.5] });
+    expect(byPath(':regress').results).toEqual([2.5, 4.5]);
+    const infer = byPath('/infer');
+    expect(infer.outputs[0]).toMatchObject({ name: 'y', datatype: 'FP32', shape: [3], data: [2.5, 3.0, 4.5] });
+
+    cli.child.kill('SIGTERM');
+    expect(await cli.exited).toBe(0);
+    expect(cli.stderr()).toMatch(/SIGTERM: shutting down/);
+    expect(cli.stderr()).toMatch(/stopped/);
+  }, 90_000);
+
+  it('serves --model_name / --model_base_path (space-separated values) and stops on SIGINT', async () => {
+    const rest = await freePort();
+    const cli = await startCli([
+      '--model_name',
+      'mlp',
+      '--model_base_path',
+      join(fixturesDir(), 'mlp'),
+      '--rest_api_port',
+      String(rest),
+      '--port=0',
+      '--tensorflow_intra_op_parallelism=1',
+      '--tensorflow_inter_op_parallelism=1',
+    ]);
+    const r = await fetch(`http://127.0.0.1:${rest}/v1/models/mlp:predict`, {
+      method: 'POST',
+      body: '{"instances": [[1.0, 2.0, 3.0, 4.0]]}',
+    });
+    expect(r.status).toBe(200);
+    expect(((await r.json()) as { predictions: number[][] }).predictions[0]).toHaveLength(3);
+    cli.child.kill('SIGINT');
+    expect(await cli.exited).toBe(0);
+  }, 90_000);
+
+  it('bin/jetserve.js (the npx entry point) runs the CLI', () => {
+    const r = spawnSync(process.execPath, [join(ROOT, 'bin', 'jetserve.js'), '--version'], { cwd: ROOT, encoding: 'utf8' });
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(/^jetserve \d+\.\d+\.\d+/);
+  });
+
+  it('with no flags at all it listens on TF Serving’s ports 8501 (REST) and 8500 (gRPC)', async (ctx) => {
+    if (!(await portFree(8501)) || !(await portFree(8500))) ctx.skip();
+    const cli = await startCli([]);
+    expect(cli.stdout()).toContain('curl http://localhost:8501/v1/models/half_plus_two');
+    expect(cli.stderr()).toMatch(/gRPC API .* listening on 0\.0\.0\.0:8500/);
+    const r = await fetch('http://127.0.0.1:8501/v1/models/half_plus_two:predict', {
+      method: 'POST',
+      body: '{"instances": [1.0, 2.0, 5.0]}',
+    });
+    expect(await r.json()).toEqual({ predictions: [2.5, 3.0, 4.5] });
+    cli.child.kill('SIGTERM');
+    expect(await cli.exited).toBe(0);
+  }, 90_000);
+});
