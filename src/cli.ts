@@ -12,6 +12,8 @@ import { ModelManager, type ModelConfig } from './models/manager.js';
 import { DEFAULT_MAX_BODY_BYTES, HttpServer } from './server/http/server.js';
 import { SERVER_VERSION } from './server/http/kserve.js';
 import { httpEngine } from './server/http/uws.js';
+import type { Batching } from './batching/batcher.js';
+import { batchingFromFlags, describeBatching } from './batching/flags.js';
 import { startGrpcServer, type GrpcServer } from './server/grpc/index.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -68,7 +70,7 @@ const FLAGS = {
     kind: 'int',
     default: -2,
     min: 0,
-    help: "Threads inside one TF op. 0 = TensorFlow's own choice (all cores). Unset: jetserve's default of 1, fastest for small models.",
+    help: "Threads inside one TF op. 0 = TensorFlow's own choice (all cores). Unset: jetserve's default of one per core.",
   },
   tensorflow_inter_op_parallelism: {
     kind: 'int',
@@ -99,6 +101,16 @@ const FLAGS = {
     default: false,
     help: 'Accepted; jetserve always serves grpc.health.v1.Health.',
   },
+  enable_batching: {
+    kind: 'bool',
+    default: true,
+    help: "Batch concurrent requests into one TF run. jetserve's default is on: with batch_timeout_micros 0 it only merges requests that arrive while the executor is busy, so it never adds latency when idle. --enable_batching=false turns it off.",
+  },
+  batching_parameters_file: {
+    kind: 'string',
+    default: '',
+    help: 'TF Serving BatchingParameters text file (max_batch_size, batch_timeout_micros, max_enqueued_batches, num_batch_threads, allowed_batch_sizes, pad_variable_length_inputs).',
+  },
   saved_model_tags: { kind: 'string', default: 'serve', help: 'Comma-separated MetaGraph tags to load.' },
   help: { kind: 'bool', default: false, help: 'Print this help and exit.' },
   version: { kind: 'bool', default: false, help: 'Print the version and exit.' },
@@ -115,8 +127,6 @@ const NOT_YET_SUPPORTED = new Set([
   'model_config_file',
   'model_config_file_poll_wait_seconds',
   'file_system_poll_wait_seconds',
-  'enable_batching',
-  'batching_parameters_file',
   'enable_per_model_batching_parameters',
   'enable_model_warmup',
   'num_request_iterations_for_warmup',
@@ -351,9 +361,22 @@ export async function main(argv: readonly string[] = process.argv.slice(2)): Pro
         ? flags.tensorflow_session_parallelism
         : undefined;
 
+  let batching: Batching | false;
+  try {
+    batching = batchingFromFlags({
+      enableBatching: flags.enable_batching,
+      batchingParametersFile: flags.batching_parameters_file,
+    });
+  } catch (err) {
+    process.stderr.write(`jetserve: ${asJetserveError(err).message}\n`);
+    process.exit(1);
+  }
+  log(describeBatching(batching));
+
   let manager: ModelManager;
   try {
     manager = await ModelManager.create([config], {
+      batching,
       load: {
         tags: flags.saved_model_tags.split(',').map((t) => t.trim()).filter(Boolean),
         ...(intra !== undefined ? { intraOpThreads: intra } : {}),

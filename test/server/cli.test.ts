@@ -112,7 +112,8 @@ describe('flag parsing (TF Serving names and defaults)', () => {
     [['--model_name'], /^--model_name needs a value$/],
     [['--port=8501'], /--rest_api_port and --port must differ/],
     [['--model_name=m'], /--model_name needs --model_base_path/],
-    [['--enable_batching'], /^--enable_batching is a TF Serving flag jetserve does not support yet$/],
+    [['--model_config_file=x'], /^--model_config_file is a TF Serving flag jetserve does not support yet$/],
+    [['--enable_batching=sometimes'], /takes true or false/],
     [['positional'], /unexpected argument 'positional'/],
     [['--help=maybe'], /takes true or false/],
   ])('%j → UsageError %s', (args, message) => {
