@@ -124,6 +124,7 @@ interface Scenario {
 
 async function main(): Promise<void> {
   requireH2load();
+  const cpus = availableParallelism();
   const fixtures = await ensureFixtures();
   const manager = await ModelManager.create(
     [
@@ -297,7 +298,7 @@ async function main(): Promise<void> {
 
   console.log(
     `\njetserve gRPC vs REST — h2load, ${DURATION}s per run after ${WARMUP}s warm-up, ${CONNECTIONS} concurrent requests, ` +
-      `${availableParallelism()} CPUs${pinned ? ' (server pinned to CPU 0, h2load to CPU 1)' : ''}, ` +
+      `${cpus} CPUs${pinned ? ' (server pinned to CPU 0, h2load to CPU 1)' : ''}, ` +
       `batching ${process.env.BENCH_BATCHING === 'off' ? 'off' : 'on'}, TF ${engineInfo().tfVersion}, node ${process.version}\n`,
   );
   printTable(rows);

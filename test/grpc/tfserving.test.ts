@@ -24,8 +24,9 @@ beforeAll(async () => {
   ]);
   stack = s;
   py = driver;
-  // a second front end over the same models, writing TF Serving's default typed *_val outputs
-  typedStack = await startStack([], { tensorContentOutputs: false }, stack.manager);
+  // a second front end over the same models, writing TF Serving's default typed *_val outputs, on
+  // the grpc-js transport (the official client covers both transports)
+  typedStack = await startStack([], { tensorContentOutputs: false, transport: 'grpc-js' }, stack.manager);
 });
 
 afterAll(async () => {
@@ -108,6 +109,17 @@ describe('Predict with tensorflow-serving-api equals Python TF', () => {
         for (const fields of Object.values(answer.fields as Record<string, string[]>)) expect(fields).not.toContain('tensor_content');
       }
     }
+  });
+
+  it('a 4 MB tensor each way (the client\'s HTTP/2 flow control)', async () => {
+    const n = 1024 * 1024;
+    const x = new Float32Array(n);
+    for (let i = 0; i < n; i++) x[i] = (i % 1013) * 0.25 - 100;
+    const answer = await py.rpc({ op: 'predict', target: stack.target, model: 'half_plus_two', inputs: wireAll({ x: { dtype: 'float32', shape: [n], data: x } }) });
+    expectOk(answer);
+    const y = unwire(answer.outputs).y!.data as Float32Array;
+    expect(y.length).toBe(n);
+    for (let i = 0; i < n; i += 1009) expect(y[i]).toBe(Math.fround(0.5 * x[i]!) + 2);
   });
 
   it('output_filter returns only the named outputs', async () => {

@@ -39,11 +39,12 @@ export interface GrpcServerOptions {
   /** --grpc_max_message_size: largest request and response message in bytes. Default 512 MiB. */
   maxMessageSize?: number;
   /**
-   * --grpc_channel_arguments: "k=v,k=v" (values that parse as integers become numbers) or an object;
-   * passed to grpc-js's Server (it honours e.g. grpc.max_concurrent_streams, grpc.keepalive_time_ms,
-   * grpc.keepalive_timeout_ms, grpc.max_connection_idle_ms, grpc.max_connection_age_ms,
-   * grpc.max_connection_age_grace_ms, grpc-node.max_session_memory, grpc.enable_channelz). These
-   * override maxMessageSize.
+   * --grpc_channel_arguments: "k=v,k=v" (values that parse as integers become numbers) or an object.
+   * These override maxMessageSize. jetserve's transport honours grpc.max_receive_message_length,
+   * grpc.max_send_message_length, grpc.max_concurrent_streams, grpc.http2.lookahead_bytes (stream
+   * window) and grpc.http2.max_frame_size; the grpc-js transport passes everything to grpc-js's
+   * Server (e.g. grpc.keepalive_time_ms, grpc.max_connection_idle_ms, grpc.max_connection_age_ms,
+   * grpc-node.max_session_memory, grpc.enable_channelz).
    */
   channelArguments?: string | Record<string, string | number>;
   /** --ssl_config_file (TF Serving's SSLConfig text format). */
@@ -257,6 +258,8 @@ function transportOptions(args: grpc.ServerOptions, log: Logger): Partial<Transp
   if (streams !== undefined) out.maxConcurrentStreams = streams;
   const window = num('grpc.http2.lookahead_bytes') ?? num('grpc-node.flow_control_window');
   if (window !== undefined) out.streamWindow = window;
+  const frame = num('grpc.http2.max_frame_size');
+  if (frame !== undefined) out.maxFrameSize = frame;
   return out;
 }
 

@@ -41,10 +41,8 @@ const NO_ERROR = 0;
 const PROTOCOL_ERROR = 1;
 const INTERNAL_ERROR = 2;
 const FLOW_CONTROL_ERROR = 3;
-const STREAM_CLOSED = 5;
 const FRAME_SIZE_ERROR = 6;
 const REFUSED_STREAM = 7;
-const CANCEL = 8;
 const COMPRESSION_ERROR = 9;
 const ENHANCE_YOUR_CALM = 11;
 
@@ -295,7 +293,7 @@ export class TransportCall extends EventEmitter {
     process.nextTick(() => this.emit('close'));
   }
 
-  // Readable-ish surface for client/bidi streaming
+  // Readable-ish surface for client/bidi streaming handlers (messages are never held back)
   pause(): this {
     return this;
   }
@@ -636,7 +634,6 @@ class Connection {
     socket.on('data', (chunk: Buffer) => this.onSocketData(chunk));
     socket.on('error', () => this.onClose());
     socket.on('close', () => this.onClose());
-    this.sendSettings();
   }
 
   private sendSettings(): void {
@@ -746,6 +743,8 @@ class Connection {
         return;
       }
       this.prefaceDone = true;
+      // our SETTINGS once the client proved to speak HTTP/2 (an HTTP/1 client gets plain text)
+      this.sendSettings();
     }
     while (!this.closed) {
       if (this.fLen < 0) {
@@ -1285,4 +1284,3 @@ export class GrpcTransportServer {
   }
 }
 
-export { CANCEL, STREAM_CLOSED };
