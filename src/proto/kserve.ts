@@ -12,31 +12,10 @@ import { invalidArgument, JetserveError } from '../errors.js';
 import { malformed } from './predict.js';
 import { lenFieldSize, varintSize, WireError, WireReader, WireWriter, WT_LEN, WT_VARINT } from './wire.js';
 
-/** KServe datatype strings for jetserve dtypes (complex types have none). */
-export const KSERVE_DATATYPE: Partial<Record<DType, string>> = {
-  bool: 'BOOL',
-  uint8: 'UINT8',
-  uint16: 'UINT16',
-  uint32: 'UINT32',
-  uint64: 'UINT64',
-  int8: 'INT8',
-  int16: 'INT16',
-  int32: 'INT32',
-  int64: 'INT64',
-  float16: 'FP16',
-  bfloat16: 'BF16',
-  float32: 'FP32',
-  float64: 'FP64',
-  string: 'BYTES',
-};
-
-const DTYPE_OF_DATATYPE = new Map<string, DType>(
-  (Object.entries(KSERVE_DATATYPE) as [DType, string][]).map(([dtype, name]) => [name, dtype]),
-);
-
-export function dtypeOfDatatype(datatype: string): DType | undefined {
-  return DTYPE_OF_DATATYPE.get(datatype);
-}
+// The datatype table lives with the KServe codecs; re-exported for the gRPC service.
+import { KSERVE_DATATYPE, dtypeOfKServe as dtypeOfDatatype } from '../codec/kserve-binary.js';
+export { KSERVE_DATATYPE, dtypeOfDatatype };
+const KNOWN_DATATYPES = Object.values(KSERVE_DATATYPE).filter(Boolean).join(', ');
 
 /** InferTensorContents field and value kind for each datatype (FP16/BF16: raw only). */
 const CONTENTS_FIELD: Partial<Record<DType, { field: number; kind: Exclude<ValueKind, 'string'> }>> = {
@@ -254,7 +233,7 @@ function decodeInput(buf: Buffer, input: ScannedInferInput, raw: [number, number
   const dtype = dtypeOfDatatype(input.datatype);
   if (!dtype) {
     throw invalidArgument(
-      `${where} has invalid datatype '${input.datatype}' (expected one of ${[...DTYPE_OF_DATATYPE.keys()].join(', ')})`,
+      `${where} has invalid datatype '${input.datatype}' (expected one of ${KNOWN_DATATYPES})`,
     );
   }
   for (const d of input.shape) {
