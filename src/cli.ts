@@ -93,8 +93,19 @@ const FLAGS = {
   ssl_config_file: { kind: 'string', default: '', help: "TF Serving SSLConfig text file: TLS (and optional mTLS) for gRPC." },
   enable_serialization_as_tensor_content: {
     kind: 'bool',
-    default: false,
-    help: 'Accepted; jetserve always writes gRPC Predict outputs as tensor_content (faster for every client).',
+    default: true,
+    help: "Write gRPC Predict outputs as tensor_content (one byte blob; tf.make_ndarray reads both forms). jetserve's default is true (TF Serving's is false: typed *_val fields); =false gives typed fields.",
+  },
+  grpc_max_message_size: {
+    kind: 'int',
+    default: 512 * 1024 * 1024,
+    min: 1024,
+    help: 'Largest gRPC message accepted or sent, in bytes (tensors travel in one message).',
+  },
+  grpc_transport: {
+    kind: 'string',
+    default: 'jetserve',
+    help: "HTTP/2 layer for gRPC: 'jetserve' (own frame parser, fastest) or 'grpc-js' (@grpc/grpc-js).",
   },
   enable_grpc_healthcheck_service: {
     kind: 'bool',
@@ -234,6 +245,9 @@ function validate(flags: Flags): void {
     throw new UsageError(
       '--tensorflow_session_parallelism cannot be set together with both --tensorflow_intra_op_parallelism and --tensorflow_inter_op_parallelism',
     );
+  }
+  if (flags.grpc_transport !== 'jetserve' && flags.grpc_transport !== 'grpc-js') {
+    throw new UsageError(`--grpc_transport must be 'jetserve' or 'grpc-js', not '${flags.grpc_transport}'`);
   }
   if (!flags.saved_model_tags.split(',').some((t) => t.trim())) {
     throw new UsageError('--saved_model_tags must name at least one tag');
@@ -407,6 +421,9 @@ export async function main(argv: readonly string[] = process.argv.slice(2)): Pro
         ...(flags.grpc_socket_path ? { socketPath: flags.grpc_socket_path } : {}),
         ...(flags.grpc_channel_arguments ? { channelArguments: flags.grpc_channel_arguments } : {}),
         ...(flags.ssl_config_file ? { sslConfigFile: flags.ssl_config_file } : {}),
+        maxMessageSize: flags.grpc_max_message_size,
+        tensorContentOutputs: flags.enable_serialization_as_tensor_content,
+        transport: flags.grpc_transport as 'jetserve' | 'grpc-js',
         log,
       });
       grpc = server;

@@ -114,6 +114,8 @@ describe('flag parsing (TF Serving names and defaults)', () => {
     [['--model_name=m'], /--model_name needs --model_base_path/],
     [['--model_config_file=x'], /^--model_config_file is a TF Serving flag jetserve does not support yet$/],
     [['--enable_batching=sometimes'], /takes true or false/],
+    [['--grpc_transport=quic'], /^--grpc_transport must be 'jetserve' or 'grpc-js', not 'quic'$/],
+    [['--grpc_max_message_size=10'], /out of range/],
     [['positional'], /unexpected argument 'positional'/],
     [['--help=maybe'], /takes true or false/],
   ])('%j → UsageError %s', (args, message) => {
