@@ -1,12 +1,16 @@
 // The model manager: owns every configured model, its versions on disk, each version's lifecycle
 // state (START → LOADING → AVAILABLE → UNLOADING → END, TF Serving's ManagerState) and the routing
-// of a request's model spec (name + version | label | latest) to one AVAILABLE version.
+// of a request's model spec (name + version | label | latest | traffic split) to one AVAILABLE
+// version.
 //
-// Today a model comes from `--model_name` / `--model_base_path`: the highest *complete* integer
-// version directory (one holding saved_model.pb) is loaded and served. The lifecycle work (version
-// policies, labels from config, polling, availability-preserving hot swap, warmup) grows inside
-// this file: ManagedModel keeps a map of ServableVersion objects, each with its own state and
-// in-flight counter, so a poller only has to add versions and retire old ones.
+// Lifecycle: each model's base path is polled (--file_system_poll_wait_seconds). A version
+// directory is *ready* once it holds saved_model.pb and its files did not change between two polls.
+// The model's version policy (latest N / all / specific) picks the aspired versions among the ready
+// ones that have not failed. Aspired versions are loaded (and warmed up) on a bounded number of
+// load slots with retries; only then are versions that are no longer aspired unloaded, and an
+// unloading version drains its in-flight requests before its session is freed — so a swap never
+// leaves a gap. A version that fails to load is END with its error and disturbs nothing else; the
+// failure is remembered until its directory changes. All of a model's transitions are serialized.
 
 import { readdirSync, statSync, existsSync } from 'node:fs';
 import { isAbsolute, join, resolve as resolvePath } from 'node:path';
@@ -15,15 +19,10 @@ import type { Tensor } from '../engine/tensor.js';
 import { asJetserveError, invalidArgument, JetserveError, notFound } from '../errors.js';
 import type { ModelResolver, ModelSpec, Servable, VersionState, VersionStatus } from './servable.js';
 import { Batching } from '../batching/index.js'; // batching integration (src/batching)
+import { modelConfigsFromObject, type ModelConfig, type VersionPolicy } from './config.js';
+import { runWarmup, type WarmupOptions } from './warmup.js';
 
-/** One model to serve: TF Serving's ModelConfig subset that exists today. */
-export interface ModelConfig {
-  name: string;
-  /** Directory holding integer version sub-directories. Relative paths resolve against the cwd. */
-  basePath: string;
-  /** label → version (TF Serving's version_labels). */
-  versionLabels?: Record<string, number>;
-}
+export type { ModelConfig, VersionPolicy } from './config.js';
 
 /** Options passed to each run; `deadline` is an absolute Date.now() timestamp in ms. */
 export interface RunOptions {
@@ -56,6 +55,31 @@ export interface ModelManagerOptions {
    * it never adds latency when idle). `false` turns it off (--enable_batching=false).
    */
   batching?: Batching | false;
+  /** Seconds between base-path polls (fractions allowed). 0 or less: look once, at load. Default 1. */
+  fileSystemPollWaitSeconds?: number;
+  /** Concurrent loads (--num_load_threads; 0 = one at a time). Default 0. */
+  numLoadThreads?: number;
+  /** Retries after a failed load attempt (--max_num_load_retries). Default 0 here (the CLI passes TF's 5). */
+  maxNumLoadRetries?: number;
+  /** Wait between load attempts in µs (--load_retry_interval_micros). Default 0 here (the CLI passes 60 s). */
+  loadRetryIntervalMicros?: number;
+  /** --allow_version_labels_for_unavailable_models: a *new* label may point at a version not yet AVAILABLE. */
+  allowVersionLabelsForUnavailableModels?: boolean;
+  /** Replay assets.extra/tf_serving_warmup_requests before a version becomes AVAILABLE. Default off here. */
+  warmup?: WarmupOptions | false;
+  /** Every state change and label move, timestamped with performance.now(). */
+  onEvent?: (event: LifecycleEvent) => void;
+}
+
+export interface LifecycleEvent {
+  /** performance.now() when it happened. */
+  time: number;
+  model: string;
+  kind: 'state' | 'labels';
+  version?: number;
+  state?: VersionState;
+  labels?: Record<string, number>;
+  error?: string;
 }
 
 /** A version directory found under a base path. */
@@ -65,6 +89,12 @@ export interface VersionDir {
   /** Holds saved_model.pb (or .pbtxt): safe to load. */
   complete: boolean;
 }
+
+/**
+ * How long an UNLOADING version keeps accepting runs of requests that had already resolved it
+ * (no new request can resolve it), before it drains and frees its session.
+ */
+const UNLOAD_GRACE_MS = 25;
 
 const SAVED_MODEL_FILES = ['saved_model.pb', 'saved_model.pbtxt'];
 const MAX_VERSION = BigInt(Number.MAX_SAFE_INTEGER);
@@ -107,11 +137,13 @@ export class ServableVersion implements Servable {
   private runner: ServableRunner | undefined;
   private active = 0;
   private drained: (() => void) | undefined;
+  private lateRunsAccepted = false;
 
   constructor(
     readonly name: string,
     readonly version: number,
     readonly path: string,
+    private readonly onChange?: (v: ServableVersion) => void,
   ) {}
 
   get model(): Model {
@@ -131,22 +163,56 @@ export class ServableVersion implements Servable {
     this.runner = runner;
   }
 
-  async load(loader: ModelLoader, options: LoadSavedModelOptions, batching?: Batching): Promise<void> {
-    this.state = 'LOADING';
+  /** Sets the state and tells the manager (latest-cache refresh, events). */
+  setState(state: VersionState): void {
+    this.state = state;
+    this.onChange?.(this);
+  }
+
+  /**
+   * One load attempt: LOADING, the session, warmup, the batcher, then AVAILABLE. A failed attempt
+   * leaves the version LOADING (the manager retries or calls fail()).
+   */
+  async attemptLoad(
+    loader: ModelLoader,
+    options: LoadSavedModelOptions,
+    batching?: Batching,
+    warmup?: WarmupOptions | false,
+  ): Promise<void> {
+    if (this.state !== 'LOADING') this.setState('LOADING');
+    const model = await loader(this.path, options);
     try {
-      this.loaded = await loader(this.path, options);
-      if (batching) this.runner = batching.runnerFor(this.loaded); // batching integration (src/batching)
-      this.state = 'AVAILABLE';
+      if (warmup) await runWarmup(model, this.path, warmup);
     } catch (err) {
-      const e = asJetserveError(err);
-      this.error = { code: e.code, message: e.message };
-      this.state = 'END';
-      throw e;
+      await model.dispose().catch(() => {});
+      throw err;
+    }
+    this.loaded = model;
+    if (batching) this.runner = batching.runnerFor(model); // batching integration (src/batching)
+    this.setState('AVAILABLE');
+  }
+
+  /** The load failed for good: END with the error. */
+  fail(err: unknown): JetserveError {
+    const e = asJetserveError(err);
+    this.error = { code: e.code, message: e.message };
+    this.setState('END');
+    return e;
+  }
+
+  /** Single attempt, END on failure. */
+  async load(loader: ModelLoader, options: LoadSavedModelOptions, batching?: Batching): Promise<void> {
+    try {
+      await this.attemptLoad(loader, options, batching);
+    } catch (err) {
+      throw this.fail(err);
     }
   }
 
   run(inputs: Readonly<Record<string, Tensor>>, options: RunOptions): Promise<Record<string, Tensor>> {
-    if (this.state !== 'AVAILABLE' || !this.loaded) {
+    // An UNLOADING version still takes runs from requests that resolved it while it was AVAILABLE
+    // (a front end may await between resolve() and run()) until its grace period ends.
+    if ((this.state !== 'AVAILABLE' && !(this.state === 'UNLOADING' && this.lateRunsAccepted)) || !this.loaded) {
       return Promise.reject(
         new JetserveError('UNAVAILABLE', `version ${this.version} of model ${this.name} is ${this.state}, not AVAILABLE`),
       );
@@ -172,7 +238,10 @@ export class ServableVersion implements Servable {
       if (this.state === 'UNLOADING') await this.waitDrained();
       return;
     }
-    this.state = 'UNLOADING';
+    this.lateRunsAccepted = true;
+    this.setState('UNLOADING');
+    await new Promise((r) => setTimeout(r, UNLOAD_GRACE_MS));
+    this.lateRunsAccepted = false;
     await this.waitDrained();
     const model = this.loaded;
     this.loaded = undefined;
@@ -180,7 +249,7 @@ export class ServableVersion implements Servable {
     try {
       await model?.dispose();
     } finally {
-      this.state = 'END';
+      this.setState('END');
     }
   }
 
@@ -232,16 +301,51 @@ function withDeadline<T>(work: Promise<T>, deadline: number): Promise<T> {
   });
 }
 
-/** One configured model: its versions (by number) and labels. */
+
+/** Output-difference metrics of a model's shadow version (candidate vs. the version that answered). */
+export interface ShadowMetrics {
+  /** Requests mirrored to the shadow version. */
+  mirrored: number;
+  /** Mirrored requests whose outputs were compared. */
+  compared: number;
+  /** Compared requests with any output differing (shape, or a value beyond 1e-6 relative). */
+  mismatches: number;
+  /** mismatches / compared. */
+  mismatchRate: number;
+  /** Largest absolute difference seen in any numeric output element. */
+  maxAbsDiff: number;
+  /** Mirrored runs that failed (the caller never sees these). */
+  errors: number;
+}
+
+function emptyShadowMetrics(): ShadowMetrics {
+  return { mirrored: 0, compared: 0, mismatches: 0, mismatchRate: 0, maxAbsDiff: 0, errors: 0 };
+}
+
+/** One configured model: its versions (by number), labels, policy and traffic settings. */
 export class ManagedModel {
   readonly versions = new Map<number, ServableVersion>();
-  readonly versionLabels = new Map<string, number>();
+  /** label → version. Replaced as a whole, so a label move is atomic for resolve(). */
+  versionLabels = new Map<string, number>();
+  policy: VersionPolicy = { kind: 'latest', numVersions: 1 };
+  trafficSplit: { version: number; weight: number }[] | undefined;
+  shadow: { version: number; percent: number } | undefined;
+  readonly shadowMetrics: ShadowMetrics = emptyShadowMetrics();
+  /** Unloaded through the repository API: no version is aspired until it is loaded again. */
+  disabled = false;
+  /** Directory fingerprints from the last poll (a version is ready once its fingerprint repeats). */
+  seen = new Map<number, string>();
+  /** Versions whose load failed, with the fingerprint they failed at (retried once it changes). */
+  readonly failed = new Map<number, string>();
+  /** Serializes this model's transitions (polls, reloads, repository calls). */
+  private chain: Promise<void> = Promise.resolve();
+  busy = false;
   /** Highest AVAILABLE version, cached: resolve() is on every request's path. */
   private latest: ServableVersion | undefined;
 
   constructor(
     readonly name: string,
-    readonly basePath: string,
+    public basePath: string,
   ) {}
 
   latestAvailable(): ServableVersion | undefined {
@@ -256,6 +360,107 @@ export class ManagedModel {
     }
     this.latest = best;
   }
+
+  /** Runs `fn` after every earlier transition of this model has finished. */
+  serial<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.chain.then(async () => {
+      this.busy = true;
+      try {
+        return await fn();
+      } finally {
+        this.busy = false;
+      }
+    });
+    this.chain = run.then(
+      () => {},
+      () => {},
+    );
+    return run;
+  }
+
+  /** An unversioned request's version: weighted split when configured, else the latest. */
+  pick(): ServableVersion | undefined {
+    const split = this.trafficSplit;
+    if (split) {
+      let total = 0;
+      for (const s of split) if (this.versions.get(s.version)?.state === 'AVAILABLE') total += s.weight;
+      if (total > 0) {
+        let r = Math.random() * total;
+        for (const s of split) {
+          const v = this.versions.get(s.version);
+          if (v?.state !== 'AVAILABLE') continue;
+          r -= s.weight;
+          if (r < 0) return v;
+        }
+      }
+    }
+    return this.latest;
+  }
+}
+
+/** The versions a policy aspires to, among ready (complete, stable, not failed) directories. */
+export function aspiredVersions(policy: VersionPolicy, ready: readonly VersionDir[]): VersionDir[] {
+  const sorted = [...ready].sort((a, b) => b.version - a.version);
+  if (policy.kind === 'latest') return sorted.slice(0, policy.numVersions);
+  if (policy.kind === 'all') return sorted;
+  const want = new Set(policy.versions);
+  return sorted.filter((d) => want.has(d.version));
+}
+
+/** Names, sizes and mtimes of every file under a version directory: equal twice → not being written. */
+export function fingerprintDir(dir: string): string {
+  const parts: string[] = [];
+  const walk = (d: string, rel: string) => {
+    let entries;
+    try {
+      entries = readdirSync(d, { withFileTypes: true });
+    } catch {
+      parts.push(`${rel}:unreadable`);
+      return;
+    }
+    entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    for (const e of entries) {
+      const p = join(d, e.name);
+      if (e.isDirectory()) walk(p, `${rel}/${e.name}`);
+      else {
+        try {
+          const s = statSync(p);
+          parts.push(`${rel}/${e.name}:${s.size}:${s.mtimeMs}`);
+        } catch {
+          parts.push(`${rel}/${e.name}:gone`);
+        }
+      }
+    }
+  };
+  walk(dir, '');
+  return parts.join('|');
+}
+
+class Slots {
+  private free: number;
+  private readonly waiting: (() => void)[] = [];
+  constructor(n: number) {
+    this.free = Math.max(1, n);
+  }
+  async acquire(): Promise<void> {
+    if (this.free > 0) {
+      this.free--;
+      return;
+    }
+    await new Promise<void>((r) => this.waiting.push(r));
+  }
+  release(): void {
+    const next = this.waiting.shift();
+    if (next) next();
+    else this.free++;
+  }
+}
+
+interface ReconcileMode {
+  /** Accept complete directories without waiting for a second, identical poll. */
+  trustNew: boolean;
+  /** Start-up: no loadable version is an error. */
+  strict: boolean;
 }
 
 export class ModelManager implements ModelResolver {
@@ -263,6 +468,16 @@ export class ModelManager implements ModelResolver {
   private readonly loader: ModelLoader;
   private readonly loadOptions: LoadSavedModelOptions;
   private readonly log: (message: string) => void;
+  private readonly pollMs: number;
+  private readonly slots: Slots;
+  private readonly maxRetries: number;
+  private readonly retryMs: number;
+  private readonly allowUnavailableLabels: boolean;
+  private readonly warmup: WarmupOptions | false;
+  private readonly onEvent: ((e: LifecycleEvent) => void) | undefined;
+  private pollTimer: NodeJS.Timeout | undefined;
+  private readonly unloading = new Set<Promise<void>>();
+  private configChain: Promise<void> = Promise.resolve();
   private closed = false;
   /** Request batching shared by every version (undefined: off). Its `metrics` are the server's batching metrics. */
   readonly batching: Batching | undefined; // batching integration (src/batching)
@@ -272,10 +487,18 @@ export class ModelManager implements ModelResolver {
     this.loadOptions = options.load ?? {};
     this.log = options.log ?? (() => {});
     this.batching = options.batching === false ? undefined : (options.batching ?? new Batching()); // batching integration
+    const poll = options.fileSystemPollWaitSeconds ?? 1;
+    this.pollMs = poll > 0 ? poll * 1000 : 0;
+    this.slots = new Slots(options.numLoadThreads ?? 0);
+    this.maxRetries = Math.max(0, options.maxNumLoadRetries ?? 0);
+    this.retryMs = Math.max(0, (options.loadRetryIntervalMicros ?? 0) / 1000);
+    this.allowUnavailableLabels = options.allowVersionLabelsForUnavailableModels ?? false;
+    this.warmup = options.warmup ?? false;
+    this.onEvent = options.onEvent;
   }
 
   /**
-   * Creates a manager and loads every model's served version. Like TF Serving, it does not return
+   * Creates a manager and loads every model's aspired versions. Like TF Serving, it does not return
    * until all of them are AVAILABLE, and fails (listing each failure) if any is not.
    */
   static async create(configs: readonly ModelConfig[], options: ModelManagerOptions = {}): Promise<ModelManager> {
@@ -293,39 +516,288 @@ export class ModelManager implements ModelResolver {
   }
 
   /**
-   * Adds a model and loads the highest complete version under its base path. Rejects with a clear
-   * message when the base path is missing or holds no loadable version.
+   * Adds a model and loads the versions its policy aspires to. Rejects with a clear message when
+   * the base path is missing, holds no loadable version, or an aspired version fails to load (the
+   * model stays configured, its failed versions END with their errors, and polling continues).
+   * Labels given here are taken as they are (a config file's labels go through applyConfig).
    */
   async addModel(config: ModelConfig): Promise<void> {
+    await this.add(config, false);
+  }
+
+  private async add(config: ModelConfig, strictLabels: boolean): Promise<void> {
     if (this.closed) throw new JetserveError('FAILED_PRECONDITION', 'model manager is closed');
     const name = config.name;
     if (!name) throw invalidArgument('model name must not be empty');
     if (this.models.has(name)) throw new JetserveError('ALREADY_EXISTS', `model ${name} is already configured`);
-    const basePath = isAbsolute(config.basePath) ? config.basePath : resolvePath(config.basePath);
-    const chosen = pickServedVersion(name, basePath);
-    const model = new ManagedModel(name, basePath);
-    for (const [label, version] of Object.entries(config.versionLabels ?? {})) model.versionLabels.set(label, version);
-    this.models.set(name, model);
-
-    const sv = new ServableVersion(name, chosen.version, chosen.path);
-    model.versions.set(sv.version, sv);
-    this.log(`loading model ${name} version ${sv.version} from ${sv.path}`);
-    const started = performance.now();
-    try {
-      await sv.load(this.loader, this.loadOptions, this.batching); // batching integration: installs the version's batcher
-    } catch (err) {
-      const e = asJetserveError(err);
-      this.log(`model ${name} version ${sv.version} failed to load: ${e.message}`);
-      throw new JetserveError(e.code, `model ${name} version ${sv.version} (${sv.path}) failed to load: ${e.message}`);
-    } finally {
-      model.refresh();
+    const model = new ManagedModel(name, absolute(config.basePath));
+    this.configure(model, config);
+    if (!strictLabels) {
+      model.versionLabels = new Map(Object.entries(config.versionLabels ?? {}));
     }
-    if (this.closed) {
-      await sv.unload();
-      model.refresh();
+    this.models.set(name, model);
+    this.startPolling();
+    await model.serial(() => this.reconcile(model, { trustNew: true, strict: true }));
+    if (strictLabels) this.setLabels(name, config.versionLabels ?? {});
+  }
+
+  /** Applies policy and traffic settings (not labels) from a config. */
+  private configure(model: ManagedModel, config: ModelConfig): void {
+    model.policy = config.versionPolicy ?? { kind: 'latest', numVersions: 1 };
+    model.trafficSplit = config.trafficSplit
+      ? Object.entries(config.trafficSplit).map(([v, w]) => ({ version: Number(v), weight: w }))
+      : undefined;
+    model.shadow = config.shadow;
+  }
+
+  /**
+   * Makes the served model list equal to `configs` (a config-file load or reload, SIGHUP,
+   * HandleReloadConfigRequest): removed models are unloaded, new ones loaded, changed policies and
+   * base paths applied, then labels set (atomically per model). Resolves once every model's aspired
+   * versions are AVAILABLE; rejects listing what failed (everything else is still applied).
+   * Reloads are serialized.
+   */
+  applyConfig(configs: readonly ModelConfig[]): Promise<void> {
+    const run = this.configChain.then(() => this.apply(configs));
+    this.configChain = run.then(
+      () => {},
+      () => {},
+    );
+    return run;
+  }
+
+  /** gRPC HandleReloadConfigRequest: a ModelServerConfig as protobufjs decodes it. */
+  async reloadConfig(config: unknown): Promise<void> {
+    const configs = modelConfigsFromObject(config, 'ReloadConfigRequest.config');
+    await this.applyConfig(configs);
+  }
+
+  private async apply(configs: readonly ModelConfig[]): Promise<void> {
+    if (this.closed) throw new JetserveError('FAILED_PRECONDITION', 'model manager is closed');
+    const wanted = new Map(configs.map((c) => [c.name, c]));
+    const errors: string[] = [];
+    const removals: Promise<void>[] = [];
+    for (const [name, model] of this.models) {
+      if (wanted.has(name)) continue;
+      this.log(`model ${name} is no longer configured: unloading it`);
+      this.models.delete(name);
+      removals.push(model.serial(() => this.unloadAll(model)));
+    }
+    await Promise.all(
+      configs.map(async (c) => {
+        const existing = this.models.get(c.name);
+        try {
+          if (!existing) {
+            await this.add(c, true);
+            return;
+          }
+          const basePath = absolute(c.basePath);
+          const moved = basePath !== existing.basePath;
+          const samePolicy = JSON.stringify(existing.policy) === JSON.stringify(c.versionPolicy ?? { kind: 'latest', numVersions: 1 });
+          this.configure(existing, c);
+          if (moved) {
+            existing.basePath = basePath;
+            existing.seen = new Map();
+            existing.failed.clear();
+          }
+          if (moved || !samePolicy) {
+            await existing.serial(() => this.reconcile(existing, { trustNew: true, strict: false }));
+            const missing = this.aspiredNotAvailable(existing);
+            if (missing.length > 0) throw new JetserveError('FAILED_PRECONDITION', `model ${c.name}: ${missing.join('; ')}`);
+          }
+          this.setLabels(c.name, c.versionLabels ?? {});
+        } catch (err) {
+          errors.push(asJetserveError(err).message);
+        }
+      }),
+    );
+    await Promise.all(removals);
+    if (errors.length > 0) {
+      throw new JetserveError('FAILED_PRECONDITION', `model config not fully applied: ${errors.join('; ')}`);
+    }
+  }
+
+  private aspiredNotAvailable(model: ManagedModel): string[] {
+    const out: string[] = [];
+    for (const v of model.versions.values()) {
+      if (v.state === 'END' && v.error) out.push(`version ${v.version} (${v.path}) failed to load: ${v.error.message}`);
+    }
+    return out;
+  }
+
+  /**
+   * Sets a model's labels in one step. A label may only point at an AVAILABLE version, except that
+   * with --allow_version_labels_for_unavailable_models a label not yet in use may point anywhere.
+   */
+  setLabels(name: string, labels: Readonly<Record<string, number>>): void {
+    const model = this.models.get(name);
+    if (!model) throw notFound(`Could not find any versions of model ${name}`);
+    for (const [label, version] of Object.entries(labels)) {
+      if (model.versions.get(version)?.state === 'AVAILABLE') continue;
+      if (model.versionLabels.get(label) === version) continue;
+      if (this.allowUnavailableLabels && !model.versionLabels.has(label)) continue;
+      throw new JetserveError(
+        'FAILED_PRECONDITION',
+        `model ${name}: cannot assign version label '${label}' to version ${version}, which is not currently available for inference` +
+          (this.allowUnavailableLabels ? ' (only a new label may point at an unavailable version)' : ' (see --allow_version_labels_for_unavailable_models)'),
+      );
+    }
+    model.versionLabels = new Map(Object.entries(labels));
+    this.emit({ model: name, kind: 'labels', labels: { ...labels } });
+  }
+
+  /** Polls every model's base path once now (tests, SIGHUP); resolves when transitions settle. */
+  async pollNow(): Promise<void> {
+    await Promise.all([...this.models.values()].map((m) => m.serial(() => this.reconcile(m, { trustNew: false, strict: false }))));
+  }
+
+  private startPolling(): void {
+    if (this.pollTimer || this.pollMs === 0 || this.closed) return;
+    const tick = () => {
+      this.pollTimer = undefined;
+      if (this.closed) return;
+      for (const model of this.models.values()) {
+        if (model.busy) continue;
+        void model.serial(() => this.reconcile(model, { trustNew: false, strict: false })).catch((err: unknown) => {
+          this.log(`model ${model.name}: ${asJetserveError(err).message}`);
+        });
+      }
+      this.pollTimer = setTimeout(tick, this.pollMs);
+      this.pollTimer.unref();
+    };
+    this.pollTimer = setTimeout(tick, this.pollMs);
+    this.pollTimer.unref();
+  }
+
+  /** One look at a model's base path, and the transitions it implies. */
+  private async reconcile(model: ManagedModel, mode: ReconcileMode): Promise<void> {
+    if (this.closed || this.models.get(model.name) !== model) return;
+    let dirs: VersionDir[];
+    try {
+      dirs = listVersionDirs(model.basePath);
+    } catch (err) {
+      const e = basePathError(model.name, model.basePath, err);
+      if (mode.strict) throw e;
+      this.log(`${e.message} (keeping the versions already loaded)`);
       return;
     }
-    this.log(`model ${name} version ${sv.version} AVAILABLE (loaded in ${(performance.now() - started).toFixed(0)} ms)`);
+    const fingerprints = new Map<number, string>();
+    const ready: VersionDir[] = [];
+    let pending = 0;
+    for (const d of dirs) {
+      if (!d.complete) continue;
+      const fp = fingerprintDir(d.path);
+      fingerprints.set(d.version, fp);
+      if (mode.trustNew || model.seen.get(d.version) === fp) ready.push(d);
+      else pending++;
+    }
+    model.seen = fingerprints;
+    for (const [v, fp] of model.failed) if (fingerprints.get(v) !== fp) model.failed.delete(v);
+    // Aspire, load; if a load failed, the policy chooses again among what is left (so a corrupt
+    // newest version leaves the older ones in place rather than retiring them).
+    let aspired: VersionDir[] = [];
+    const attempted: ServableVersion[] = [];
+    for (let round = 0; round < 4; round++) {
+      const candidates = ready.filter((d) => !model.failed.has(d.version));
+      aspired = model.disabled ? [] : aspiredVersions(model.policy, candidates);
+      if (mode.strict && round === 0 && aspired.length === 0) throw noVersionError(model, dirs);
+      const toLoad = aspired.filter((d) => {
+        const sv = model.versions.get(d.version);
+        return !sv || sv.state === 'END' || sv.state === 'UNLOADING';
+      });
+      if (toLoad.length === 0) break;
+      await Promise.all(toLoad.map((d) => this.loadVersion(model, d, fingerprints.get(d.version) ?? '')));
+      if (this.closed || this.models.get(model.name) !== model) return;
+      const loaded = toLoad.map((d) => model.versions.get(d.version)!);
+      attempted.push(...loaded);
+      if (loaded.every((sv) => sv.state === 'AVAILABLE')) break;
+    }
+
+    if (mode.strict && !model.latestAvailable()) {
+      // start-up / repository load: fail only when nothing serves (an older version that loaded
+      // in place of a broken newer one serves, and the broken one shows END with its error)
+      const failedNow = attempted.filter((sv) => sv.state !== 'AVAILABLE');
+      if (failedNow.length > 0) {
+        const sv = failedNow[0]!;
+        throw new JetserveError(
+          (sv.error?.code as JetserveError['code'] | undefined) ?? 'UNKNOWN',
+          `model ${model.name} version ${sv.version} (${sv.path}) failed to load: ${sv.error?.message ?? sv.state}`,
+        );
+      }
+    }
+
+    // Retire what is no longer aspired — only once an aspired version serves (availability first),
+    // or when nothing is left to serve from disk at all.
+    const aspiredSet = new Set(aspired.map((d) => d.version));
+    const anyAspiredAvailable = aspired.some((d) => model.versions.get(d.version)?.state === 'AVAILABLE');
+    const failedOnDisk = [...fingerprints.keys()].some((v) => model.failed.has(v));
+    const retire = model.disabled || anyAspiredAvailable || (aspired.length === 0 && pending === 0 && !failedOnDisk);
+    const onDisk = new Set(dirs.map((d) => d.version));
+    for (const sv of [...model.versions.values()]) {
+      if (aspiredSet.has(sv.version)) continue;
+      if (sv.state === 'AVAILABLE' && retire) this.unloadVersion(model, sv);
+      else if (sv.state === 'END' && !onDisk.has(sv.version) && model.versions.get(sv.version) === sv) {
+        model.versions.delete(sv.version);
+      }
+    }
+  }
+
+  private async loadVersion(model: ManagedModel, dir: VersionDir, fingerprint: string): Promise<void> {
+    const sv = new ServableVersion(model.name, dir.version, dir.path, (v) => this.changed(model, v));
+    model.versions.set(dir.version, sv);
+    this.changed(model, sv);
+    await this.slots.acquire();
+    const started = performance.now();
+    try {
+      this.log(`loading model ${model.name} version ${sv.version} from ${sv.path}`);
+      for (let attempt = 0; ; attempt++) {
+        if (this.closed) {
+          sv.fail(new JetserveError('CANCELLED', 'the server is shutting down'));
+          return;
+        }
+        try {
+          await sv.attemptLoad(this.loader, this.loadOptions, this.batching, this.warmup);
+          break;
+        } catch (err) {
+          const e = asJetserveError(err);
+          if (attempt >= this.maxRetries) {
+            sv.fail(e);
+            model.failed.set(sv.version, fingerprint);
+            this.log(`model ${model.name} version ${sv.version} failed to load: ${e.message}`);
+            return;
+          }
+          this.log(`model ${model.name} version ${sv.version} load attempt ${attempt + 1} failed (${e.message}); retrying`);
+          if (this.retryMs > 0) await new Promise((r) => setTimeout(r, this.retryMs));
+        }
+      }
+    } finally {
+      this.slots.release();
+    }
+    this.log(`model ${model.name} version ${sv.version} AVAILABLE (loaded in ${(performance.now() - started).toFixed(0)} ms)`);
+    if (this.closed) await sv.unload();
+  }
+
+  private unloadVersion(model: ManagedModel, sv: ServableVersion): void {
+    this.log(`unloading model ${model.name} version ${sv.version}`);
+    const p = sv
+      .unload()
+      .catch((err: unknown) => this.log(`unloading ${model.name} version ${sv.version}: ${asJetserveError(err).message}`))
+      .finally(() => this.unloading.delete(p));
+    this.unloading.add(p);
+  }
+
+  private async unloadAll(model: ManagedModel): Promise<void> {
+    for (const sv of model.versions.values()) if (sv.state === 'AVAILABLE') this.unloadVersion(model, sv);
+    await Promise.all([...this.unloading]);
+  }
+
+  private changed(model: ManagedModel, sv: ServableVersion): void {
+    model.refresh();
+    this.emit({ model: model.name, kind: 'state', version: sv.version, state: sv.state, ...(sv.error ? { error: sv.error.message } : {}) });
+  }
+
+  private emit(e: Omit<LifecycleEvent, 'time'>): void {
+    this.onEvent?.({ time: performance.now(), ...e });
   }
 
   resolve(spec: ModelSpec): Servable {
@@ -339,9 +811,14 @@ export class ModelManager implements ModelResolver {
       return this.specific(model, spec.name, version);
     }
     if (spec.version !== undefined) return this.specific(model, spec.name, spec.version);
-    const latest = model?.latestAvailable();
-    if (!latest) throw notFound(`Servable not found for request: Latest(${spec.name})`);
-    return latest;
+    const chosen = model?.pick();
+    if (!chosen) throw notFound(`Servable not found for request: Latest(${spec.name})`);
+    const shadow = model!.shadow;
+    if (shadow && shadow.version !== chosen.version && Math.random() * 100 < shadow.percent) {
+      const candidate = model!.versions.get(shadow.version);
+      if (candidate?.state === 'AVAILABLE') return shadowed(chosen, candidate, model!.shadowMetrics);
+    }
+    return chosen;
   }
 
   status(name: string, version?: number): VersionStatus[] {
@@ -370,11 +847,44 @@ export class ModelManager implements ModelResolver {
     return this.models.get(name);
   }
 
-  /** True when every configured model has an AVAILABLE version (KServe /v2/health/ready). */
+  /** True when every configured (and not repository-unloaded) model has an AVAILABLE version. */
   ready(): boolean {
     if (this.closed) return false;
-    for (const model of this.models.values()) if (!model.latestAvailable()) return false;
+    for (const model of this.models.values()) if (!model.disabled && !model.latestAvailable()) return false;
     return true;
+  }
+
+  // --- KServe / Triton model repository API ---
+
+  /** Every configured model with its state (Triton's repository index). */
+  repositoryIndex(): { name: string; version?: string; state: string; reason: string }[] {
+    return [...this.models.values()].map((m) => {
+      const latest = m.latestAvailable();
+      const failed = [...m.versions.values()].find((v) => v.error);
+      return {
+        name: m.name,
+        ...(latest ? { version: String(latest.version) } : {}),
+        state: latest ? 'READY' : m.disabled ? 'UNAVAILABLE' : m.busy ? 'LOADING' : 'UNAVAILABLE',
+        reason: latest ? '' : m.disabled ? 'unloaded' : (failed?.error?.message ?? ''),
+      };
+    });
+  }
+
+  /** Loads (again) a configured model; resolves when its aspired versions are AVAILABLE. */
+  async repositoryLoad(name: string): Promise<void> {
+    const model = this.models.get(name);
+    if (!model) throw notFound(`failed to load '${name}', failed to poll from model repository: model ${name} is not configured`);
+    model.disabled = false;
+    model.failed.clear();
+    await model.serial(() => this.reconcile(model, { trustNew: true, strict: true }));
+  }
+
+  /** Unloads every version of a model (draining in-flight requests); it stays configured. */
+  async repositoryUnload(name: string): Promise<void> {
+    const model = this.models.get(name);
+    if (!model) throw notFound(`failed to unload '${name}': model ${name} is not configured`);
+    model.disabled = true;
+    await model.serial(() => this.unloadAll(model));
   }
 
   /** Requests running on any version. */
@@ -384,10 +894,12 @@ export class ModelManager implements ModelResolver {
     return n;
   }
 
-  /** Unloads every version (each drains its in-flight requests first). Idempotent. */
+  /** Stops polling and unloads every version (each drains its in-flight requests first). Idempotent. */
   async close(): Promise<void> {
     this.closed = true;
-    const unloads: Promise<void>[] = [];
+    if (this.pollTimer) clearTimeout(this.pollTimer);
+    this.pollTimer = undefined;
+    const unloads: Promise<void>[] = [...this.unloading];
     for (const model of this.models.values()) {
       for (const v of model.versions.values()) {
         unloads.push(
@@ -408,20 +920,33 @@ export class ModelManager implements ModelResolver {
   }
 }
 
-function pickServedVersion(name: string, basePath: string): VersionDir {
-  let dirs: VersionDir[];
-  try {
-    dirs = listVersionDirs(basePath);
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') throw notFound(`model ${name}: base path ${basePath} does not exist`);
-    if (code === 'ENOTDIR') throw invalidArgument(`model ${name}: base path ${basePath} is not a directory`);
-    throw new JetserveError('FAILED_PRECONDITION', `model ${name}: cannot read base path ${basePath}: ${String(err)}`);
+function absolute(p: string): string {
+  return isAbsolute(p) ? p : resolvePath(p);
+}
+
+function basePathError(name: string, basePath: string, err: unknown): JetserveError {
+  const code = (err as NodeJS.ErrnoException).code;
+  if (code === 'ENOENT') return notFound(`model ${name}: base path ${basePath} does not exist`);
+  if (code === 'ENOTDIR') return invalidArgument(`model ${name}: base path ${basePath} is not a directory`);
+  return new JetserveError('FAILED_PRECONDITION', `model ${name}: cannot read base path ${basePath}: ${String(err)}`);
+}
+
+function noVersionError(model: ManagedModel, dirs: readonly VersionDir[]): JetserveError {
+  const { name, basePath, policy } = model;
+  if (model.disabled) return new JetserveError('FAILED_PRECONDITION', `model ${name} is unloaded`);
+  const complete = dirs.filter((d) => d.complete);
+  if (complete.length > 0 && policy.kind === 'specific') {
+    return notFound(
+      `model ${name}: none of the versions its policy names (${policy.versions.join(', ')}) is under ${basePath} (found ${complete
+        .map((d) => d.version)
+        .join(', ')})`,
+    );
   }
-  const complete = dirs.find((d) => d.complete);
-  if (complete) return complete;
+  if (complete.length > 0) {
+    return new JetserveError('FAILED_PRECONDITION', `model ${name}: every version under ${basePath} failed to load earlier`);
+  }
   if (dirs.length > 0) {
-    throw new JetserveError(
+    return new JetserveError(
       'FAILED_PRECONDITION',
       `model ${name}: no complete version under ${basePath} (version directories ${dirs
         .map((d) => d.version)
@@ -431,5 +956,77 @@ function pickServedVersion(name: string, basePath: string): VersionDir {
   const hint = SAVED_MODEL_FILES.some((f) => existsSync(join(basePath, f)))
     ? `; ${basePath} itself is a SavedModel — TF Serving layout is <base_path>/<version>/saved_model.pb, so move it into a numbered sub-directory (e.g. ${join(basePath, '1')})`
     : '';
-  throw notFound(`model ${name}: no version directories (integer names) under ${basePath}${hint}`);
+  return notFound(`model ${name}: no version directories (integer names) under ${basePath}${hint}`);
+}
+
+/** Relative tolerance for "same output" in shadow comparisons. */
+const SHADOW_TOLERANCE = 1e-6;
+
+/**
+ * The servable that answers (`primary`) plus a mirror to `candidate`: the candidate runs after the
+ * primary has produced the caller's outputs, its result only feeds `metrics`, and its errors are
+ * counted, never returned.
+ */
+function shadowed(primary: ServableVersion, candidate: ServableVersion, metrics: ShadowMetrics): Servable {
+  return {
+    name: primary.name,
+    version: primary.version,
+    get model() {
+      return primary.model;
+    },
+    run(inputs, options) {
+      const result = primary.run(inputs, options);
+      result.then(
+        (expected) => {
+          metrics.mirrored++;
+          const shadowOptions: RunOptions = { signature: options.signature, ...(options.outputs ? { outputs: options.outputs } : {}) };
+          candidate.run(inputs, shadowOptions).then(
+            (actual) => compareOutputs(expected, actual, metrics),
+            () => {
+              metrics.errors++;
+            },
+          );
+        },
+        () => {},
+      );
+      return result;
+    },
+  };
+}
+
+function compareOutputs(expected: Record<string, Tensor>, actual: Record<string, Tensor>, metrics: ShadowMetrics): void {
+  let mismatch = false;
+  for (const [key, e] of Object.entries(expected)) {
+    const a = actual[key];
+    if (!a || a.dtype !== e.dtype || a.shape.join(',') !== e.shape.join(',')) {
+      mismatch = true;
+      continue;
+    }
+    const ed = e.data as ArrayLike<number | bigint | string | Uint8Array>;
+    const ad = a.data as ArrayLike<number | bigint | string | Uint8Array>;
+    if (ed.length !== ad.length) {
+      mismatch = true;
+      continue;
+    }
+    for (let i = 0; i < ed.length; i++) {
+      const x = ed[i];
+      const y = ad[i];
+      if (typeof x === 'number' && typeof y === 'number') {
+        const d = Math.abs(x - y);
+        if (d > metrics.maxAbsDiff) metrics.maxAbsDiff = d;
+        if (d > SHADOW_TOLERANCE * Math.max(1, Math.abs(x))) mismatch = true;
+      } else if (typeof x === 'bigint' && typeof y === 'bigint') {
+        const d = Number(x > y ? x - y : y - x);
+        if (d > metrics.maxAbsDiff) metrics.maxAbsDiff = d;
+        if (d !== 0) mismatch = true;
+      } else if (x instanceof Uint8Array && y instanceof Uint8Array) {
+        if (Buffer.compare(x, y) !== 0) mismatch = true;
+      } else if (x !== y) {
+        mismatch = true;
+      }
+    }
+  }
+  metrics.compared++;
+  if (mismatch) metrics.mismatches++;
+  metrics.mismatchRate = metrics.mismatches / metrics.compared;
 }

@@ -6,7 +6,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Tensor } from '../../src/engine/tensor.js';
 import { encodeMessage } from '../../src/proto/schemas.js';
-import { expectOutputsClose, loadOracle, oracleCases } from '../helpers/oracle.js';
+import { join } from 'node:path';
+import { expectOutputsClose, fixturesDir, loadOracle, oracleCases } from '../helpers/oracle.js';
 import { PythonDriver, unwire, type DriverAnswer } from './python-driver.js';
 import { batchCases, fixtureModel, startStack, wireAll, type Stack } from './stack.js';
 
@@ -217,11 +218,17 @@ describe('GetModelStatus', () => {
     expectError(await py.call({ op: 'status', target: stack.target, model: 'mlp', no_model_spec: true }), 'INVALID_ARGUMENT', 'Missing ModelSpec');
   });
 
-  it('HandleReloadConfigRequest answers honestly while the manager cannot reload', async () => {
-    const answer = await py.call({ op: 'reload', target: stack.target, models: [{ name: 'mlp', base_path: '/x' }] });
+  it('HandleReloadConfigRequest applies a config (same models: a no-op) and reports a failing one', async () => {
     if (typeof (stack.manager as { reloadConfig?: unknown }).reloadConfig === 'function') {
+      const same = MODELS.map((name) => ({ name, base_path: join(fixturesDir(), name) }));
+      const answer = await py.call({ op: 'reload', target: stack.target, models: same });
       expect(answer.error).toBeUndefined();
+      expect(stack.manager.modelNames().sort()).toEqual([...MODELS].sort());
+      const bad = await py.call({ op: 'reload', target: stack.target, models: [...same, { name: 'ghost', base_path: '/nonexistent/ghost' }] });
+      expectError(bad, 'FAILED_PRECONDITION', /model ghost: base path \/nonexistent\/ghost does not exist/);
+      expect(stack.manager.resolve({ name: 'half_plus_two' }).version).toBe(1);
     } else {
+      const answer = await py.call({ op: 'reload', target: stack.target, models: [{ name: 'mlp', base_path: '/x' }] });
       expectError(answer, 'UNIMPLEMENTED', /HandleReloadConfigRequest is not supported/);
     }
   });

@@ -6,6 +6,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { parseFlags, UsageError } from '../../src/cli.js';
 import { parseLenientJson } from './helpers.js';
@@ -112,7 +114,9 @@ describe('flag parsing (TF Serving names and defaults)', () => {
     [['--model_name'], /^--model_name needs a value$/],
     [['--port=8501'], /--rest_api_port and --port must differ/],
     [['--model_name=m'], /--model_name needs --model_base_path/],
-    [['--model_config_file=x'], /^--model_config_file is a TF Serving flag jetserve does not support yet$/],
+    [['--monitoring_config_file=x'], /^--monitoring_config_file is a TF Serving flag jetserve does not support yet$/],
+    [['--model_config_file=x', '--model_base_path=/y'], /--model_config_file and --model_base_path are mutually exclusive/],
+    [['--model_config_file_poll_wait_seconds=5'], /--model_config_file_poll_wait_seconds needs --model_config_file/],
     [['--enable_batching=sometimes'], /takes true or false/],
     [['--grpc_transport=quic'], /^--grpc_transport must be 'jetserve' or 'grpc-js', not 'quic'$/],
     [['--grpc_max_message_size=10'], /out of range/],
@@ -207,6 +211,83 @@ describe('the jetserve command', () => {
     expect(((await r.json()) as { predictions: number[][] }).predictions[0]).toHaveLength(3);
     cli.child.kill('SIGINT');
     expect(await cli.exited).toBe(0);
+  }, 90_000);
+
+  it('--model_config_file: serves its models; SIGHUP applies a new file; an invalid one keeps the old config', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'jetserve-cli-config-'));
+    try {
+      const file = join(dir, 'models.config');
+      const hpt = join(fixturesDir(), 'half_plus_two');
+      const mlp = join(fixturesDir(), 'mlp');
+      writeFileSync(file, `model_config_list {\n  config { name: 'hpt' base_path: '${hpt}' model_platform: 'tensorflow' }\n}\n`);
+      const rest = await freePort();
+      const cli = await startCli([`--model_config_file=${file}`, `--rest_api_port=${rest}`, '--port=0', '--max_num_load_retries=0']);
+      const base = `http://127.0.0.1:${rest}`;
+      expect(cli.stdout()).toMatch(/jetserve ready: model hpt version 1/);
+      expect((await fetch(`${base}/v1/models/mlp`)).status).toBe(404);
+
+      writeFileSync(
+        file,
+        `model_config_list {\n  config { name: 'hpt' base_path: '${hpt}' }\n  config {\n    name: 'mlp'\n    base_path: '${mlp}'\n    version_labels { key: 'stable' value: 1 }\n  }\n}\n`,
+      );
+      cli.child.kill('SIGHUP');
+      const end = Date.now() + 30_000;
+      while (!/SIGHUP: config applied/.test(cli.stderr()) && Date.now() < end) await new Promise((r) => setTimeout(r, 50));
+      const status = await fetch(`${base}/v1/models/mlp/labels/stable`);
+      expect(status.status).toBe(200);
+      expect(await status.json()).toEqual({ model_version_status: [{ version: '1', state: 'AVAILABLE', status: { error_code: 'OK', error_message: '' } }] });
+
+      writeFileSync(file, `model_config_list {\n  config { name: 'hpt' bsae_path: '${hpt}' }\n}\n`);
+      cli.child.kill('SIGHUP');
+      const end2 = Date.now() + 30_000;
+      while (!/config not reloaded/.test(cli.stderr()) && Date.now() < end2) await new Promise((r) => setTimeout(r, 50));
+      expect(cli.stderr()).toMatch(/SIGHUP: config not reloaded, the running config keeps serving: .*models\.config:2:24: unknown field 'bsae_path' in ModelConfig/);
+      expect((await fetch(`${base}/v1/models/mlp`)).status).toBe(200);
+      expect((await fetch(`${base}/v1/models/hpt`)).status).toBe(200);
+      cli.child.kill('SIGTERM');
+      expect(await cli.exited).toBe(0);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 120_000);
+
+  it('--model_config_file_poll_wait_seconds re-reads the file (JSON) and applies changes', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'jetserve-cli-config-'));
+    try {
+      const file = join(dir, 'models.json');
+      const hpt = join(fixturesDir(), 'half_plus_two');
+      const config = (labels: Record<string, number>) =>
+        JSON.stringify({ model_config_list: { config: [{ name: 'hpt', base_path: hpt, version_labels: labels }] } });
+      writeFileSync(file, config({}));
+      const rest = await freePort();
+      const cli = await startCli([`--model_config_file=${file}`, '--model_config_file_poll_wait_seconds=1', `--rest_api_port=${rest}`, '--port=0']);
+      const base = `http://127.0.0.1:${rest}`;
+      const predict = () => fetch(`${base}/v1/models/hpt/labels/blue:predict`, { method: 'POST', body: '{"instances": [2.0]}' });
+      expect((await predict()).status).toBe(400);
+      writeFileSync(file, config({ blue: 1 }));
+      const end = Date.now() + 20_000;
+      while (!/config poll: config applied/.test(cli.stderr()) && Date.now() < end) await new Promise((r) => setTimeout(r, 100));
+      const r = await predict();
+      expect(r.status).toBe(200);
+      expect(await r.json()).toEqual({ predictions: [3.0] });
+      cli.child.kill('SIGTERM');
+      expect(await cli.exited).toBe(0);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 90_000);
+
+  it('an invalid --model_config_file fails start-up naming the line and field', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'jetserve-cli-config-'));
+    try {
+      const file = join(dir, 'models.yaml');
+      writeFileSync(file, 'model_config_list:\n  config:\n    - name: a\n      base_path: relative/path\n');
+      const r = runCli([`--model_config_file=${file}`, '--port=0', '--rest_api_port=0', '--grpc_socket_path=/tmp/x.sock'], 60_000);
+      expect(r.status).toBe(1);
+      expect(r.stderr).toMatch(/invalid --model_config_file: .*models\.yaml: model a: base_path 'relative\/path' must be an absolute path/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   }, 90_000);
 
   it('bin/jetserve.js (the npx entry point) runs the CLI', () => {

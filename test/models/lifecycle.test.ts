@@ -1,0 +1,530 @@
+// Model lifecycle (issue 5): config files (text / JSON / YAML, errors naming line and field),
+// version policies, incomplete and still-changing directories, load retries, labels and
+// --allow_version_labels_for_unavailable_models, config reloads (valid and invalid), traffic split
+// ratios, shadow diff metrics, warmup from a TFRecord written by Python TF with the
+// tensorflow-serving-api protos, REST status of failed versions, and the repository API.
+
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { appendFileSync, cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { loadSavedModel } from '../../src/engine/model.js';
+import { allocTensor, type Tensor } from '../../src/engine/tensor.js';
+import { JetserveError } from '../../src/errors.js';
+import { ConfigError, modelConfigsFromObject, parseModelConfig } from '../../src/models/config.js';
+import { ModelManager, type ModelLoader, type VersionPolicy } from '../../src/models/manager.js';
+import { HttpServer } from '../../src/server/http/server.js';
+import { ensureVenv } from '../../scripts/python-env.mjs';
+import { fixturesDir } from '../helpers/oracle.js';
+
+const SOURCE = join(fixturesDir(), 'half_plus_two', '1');
+let root: string;
+
+beforeAll(() => {
+  root = mkdtempSync(join(tmpdir(), 'jetserve-lifecycle-'));
+});
+afterAll(() => {
+  rmSync(root, { recursive: true, force: true });
+});
+
+let counter = 0;
+function basePath(versions: number[]): string {
+  const dir = join(root, `b${counter++}`);
+  mkdirSync(dir, { recursive: true });
+  for (const v of versions) cpSync(SOURCE, join(dir, String(v)), { recursive: true });
+  return dir;
+}
+
+function x(values: number[]): Tensor {
+  const t = allocTensor('float32', [values.length]);
+  (t.data as Float32Array).set(values);
+  return t;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const versionsOf = (m: ModelManager, name: string) => m.status(name).map((s) => [s.version, s.state]);
+
+describe('model config files', () => {
+  const text = `# two models
+model_config_list {
+  config {
+    name: 'm'
+    base_path: "/models/m"
+    model_platform: 'tensorflow'
+    model_version_policy { specific { versions: 42 versions: 43 } }
+    version_labels { key: 'stable' value: 42 }
+    version_labels { key: 'canary' value: 43 }
+  }
+  config: { name: "n" base_path: "/models/n" model_version_policy: { latest: { num_versions: 2 } } }
+}`;
+  const expected = [
+    {
+      name: 'm',
+      basePath: '/models/m',
+      modelPlatform: 'tensorflow',
+      versionPolicy: { kind: 'specific', versions: [42, 43] },
+      versionLabels: { stable: 42, canary: 43 },
+    },
+    { name: 'n', basePath: '/models/n', modelPlatform: 'tensorflow', versionPolicy: { kind: 'latest', numVersions: 2 } },
+  ];
+
+  it('reads TF Serving text format, JSON (proto JSON names) and YAML to the same configs', () => {
+    expect(parseModelConfig(text, 'models.config')).toEqual(expected);
+    const json = {
+      modelConfigList: {
+        config: [
+          {
+            name: 'm',
+            basePath: '/models/m',
+            modelPlatform: 'tensorflow',
+            modelVersionPolicy: { specific: { versions: ['42', '43'] } },
+            versionLabels: { stable: '42', canary: '43' },
+          },
+          { name: 'n', base_path: '/models/n', model_version_policy: { latest: { num_versions: 2 } } },
+        ],
+      },
+    };
+    expect(parseModelConfig(JSON.stringify(json), 'models.json')).toEqual(expected);
+    const yaml = `model_config_list:
+  config:
+    - name: m
+      base_path: /models/m
+      model_platform: tensorflow
+      model_version_policy: { specific: { versions: [42, 43] } }
+      version_labels: { stable: 42, canary: 43 }
+    - name: n
+      base_path: /models/n
+      model_version_policy: { latest: { num_versions: 2 } }
+`;
+    expect(parseModelConfig(yaml, 'models.yaml')).toEqual(expected);
+  });
+
+  it('reads a ModelServerConfig as protobufjs decodes it (gRPC ReloadConfigRequest, defaults on)', () => {
+    const decoded = {
+      config: 'model_config_list',
+      custom_model_config: null,
+      model_config_list: {
+        config: [
+          {
+            name: 'n',
+            base_path: '/models/n',
+            model_type: 0,
+            model_platform: '',
+            model_version_policy: { latest: { num_versions: 0 }, policy_choice: 'latest' },
+            version_labels: {},
+            logging_config: null,
+          },
+        ],
+      },
+    };
+    expect(modelConfigsFromObject(decoded)).toEqual([
+      { name: 'n', basePath: '/models/n', modelPlatform: 'tensorflow', versionPolicy: { kind: 'latest', numVersions: 1 }, versionLabels: {} },
+    ]);
+  });
+
+  it.each([
+    ['unknown field', `model_config_list { config {\n name: 'm' base_pth: '/x' } }`, /^f\.config:2:12: unknown field 'base_pth' in ModelConfig/],
+    ['two policies', `model_config_list {\n config {\n name: 'm'\n base_path: '/x'\n model_version_policy { latest {} all {} }\n }\n}`, /^f\.config:5:35: model_version_policy sets more than one/],
+    ['duplicate names', `model_config_list { config { name: 'm' base_path: '/x' }\n config { name: 'm' base_path: '/y' } }`, /model m \(line 2\): duplicate model name/],
+    ['unclosed brace', `model_config_list { config { name: 'm' base_path: '/x' }`, /missing '}' to close ModelConfigList opened at line 1/],
+    ['unquoted string', `model_config_list { config { name: m base_path: '/x' } }`, /^f\.config:1:36: field 'name' takes a quoted string, not m/],
+    ['label not an int', `model_config_list {\n config {\n name: 'm' base_path: '/x'\n version_labels { key: 'a' value: 'b' }\n }\n}`, /^f\.config:4:35: field 'version_labels\.value' takes an integer/],
+    ['no base path', `model_config_list { config { name: 'm' } }`, /model m \(line 1\): base_path must be a non-empty string/],
+    ['other platform', `model_config_list { config { name: 'm' base_path: '/x' model_platform: 'pytorch' } }`, /model_platform 'pytorch' is not supported/],
+  ])('rejects %s with a message naming line / field', (_what, src, message) => {
+    let err: unknown;
+    try {
+      parseModelConfig(src, 'f.config');
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(ConfigError);
+    expect((err as Error).message).toMatch(message);
+  });
+
+  it('YAML and JSON errors name the file and the field', () => {
+    expect(() => parseModelConfig('model_config_list:\n  config:\n    - name: a\n      base_pat: /a\n', 'd.yaml')).toThrow(
+      /d\.yaml: model_config_list\.config\[0\]: unknown field 'base_pat'/,
+    );
+    expect(() => parseModelConfig('{"model_config_list": {', 'd.json')).toThrow(/^d\.json: invalid JSON/);
+    expect(() =>
+      parseModelConfig('{"model_config_list": {"config": [{"name": "a", "base_path": "/a", "model_version_policy": {"latest": {"num_versions": "x"}}}]}}', 'e.json'),
+    ).toThrow(/e\.json: model a: model_version_policy\.latest\.num_versions must be an integer/);
+  });
+});
+
+describe('version policies and discovery', () => {
+  it.each([
+    [{ kind: 'latest', numVersions: 2 }, [3, 2]],
+    [{ kind: 'all' }, [3, 2, 1]],
+    [{ kind: 'specific', versions: [1, 3] }, [3, 1]],
+  ] as [VersionPolicy, number[]][])('%j serves %j', async (policy, served) => {
+    const m = new ModelManager({ fileSystemPollWaitSeconds: 0 });
+    try {
+      await m.applyConfig([{ name: 'p', basePath: basePath([1, 2, 3]), versionPolicy: policy }]);
+      expect(versionsOf(m, 'p')).toEqual(served.map((v) => [v, 'AVAILABLE']));
+      expect(m.resolve({ name: 'p' }).version).toBe(3);
+    } finally {
+      await m.close();
+    }
+  });
+
+  it('a specific policy naming no present version fails start-up clearly', async () => {
+    const m = new ModelManager({ fileSystemPollWaitSeconds: 0 });
+    await expect(m.applyConfig([{ name: 'p', basePath: basePath([1]), versionPolicy: { kind: 'specific', versions: [7] } }])).rejects.toThrow(
+      /none of the versions its policy names \(7\) is under .* \(found 1\)/,
+    );
+    await m.close();
+  });
+
+  it('loads a new directory only once it is complete and unchanged between two polls', async () => {
+    const dir = basePath([1]);
+    const m = new ModelManager({ fileSystemPollWaitSeconds: 0 });
+    try {
+      await m.addModel({ name: 'd', basePath: dir });
+      mkdirSync(join(dir, '2'));
+      await m.pollNow();
+      await m.pollNow();
+      expect(versionsOf(m, 'd')).toEqual([[1, 'AVAILABLE']]); // no saved_model.pb yet
+      cpSync(SOURCE, join(dir, '2'), { recursive: true });
+      writeFileSync(join(dir, '2', 'in-progress'), 'a');
+      await m.pollNow(); // first sighting: not yet
+      expect(versionsOf(m, 'd')).toEqual([[1, 'AVAILABLE']]);
+      await sleep(20);
+      appendFileSync(join(dir, '2', 'in-progress'), 'more');
+      await m.pollNow(); // changed since the last poll: still not
+      expect(versionsOf(m, 'd')).toEqual([[1, 'AVAILABLE']]);
+      await m.pollNow(); // unchanged: loaded, then version 1 retired
+      await sleep(50);
+      expect(versionsOf(m, 'd')).toEqual([
+        [2, 'AVAILABLE'],
+        [1, 'END'],
+      ]);
+      expect(m.resolve({ name: 'd' }).version).toBe(2);
+      rmSync(join(dir, '1'), { recursive: true });
+      await m.pollNow();
+      expect(versionsOf(m, 'd')).toEqual([[2, 'AVAILABLE']]);
+    } finally {
+      await m.close();
+    }
+  });
+
+  it('polls on its own (--file_system_poll_wait_seconds)', async () => {
+    const dir = basePath([1]);
+    const m = new ModelManager({ fileSystemPollWaitSeconds: 0.05 });
+    try {
+      await m.addModel({ name: 'auto', basePath: dir });
+      cpSync(SOURCE, join(dir, '5'), { recursive: true });
+      const end = Date.now() + 10_000;
+      while (m.model('auto')!.latestAvailable()?.version !== 5 && Date.now() < end) await sleep(20);
+      expect(m.resolve({ name: 'auto' }).version).toBe(5);
+    } finally {
+      await m.close();
+    }
+  });
+});
+
+describe('load retries and failures', () => {
+  const flaky = (failures: number): { loader: ModelLoader; attempts: () => number } => {
+    let n = 0;
+    return {
+      attempts: () => n,
+      loader: async (dir, options) => {
+        n++;
+        if (dir.endsWith('/2') && n <= failures) throw new JetserveError('UNAVAILABLE', `transient failure ${n}`);
+        return loadSavedModel(dir, options);
+      },
+    };
+  };
+
+  it('retries a failed load (--max_num_load_retries) and succeeds', async () => {
+    const f = flaky(2);
+    const m = new ModelManager({ fileSystemPollWaitSeconds: 0, loader: f.loader, maxNumLoadRetries: 2, loadRetryIntervalMicros: 1000 });
+    try {
+      await m.addModel({ name: 'r', basePath: basePath([2]) });
+      expect(versionsOf(m, 'r')).toEqual([[2, 'AVAILABLE']]);
+      expect(f.attempts()).toBe(3);
+    } finally {
+      await m.close();
+    }
+  });
+
+  it('out of retries: END with the error in status; the serving version is untouched', async () => {
+    const dir = basePath([1]);
+    let calls = 0;
+    const loader: ModelLoader = async (d, o) => {
+      if (d.endsWith('/2')) {
+        calls++;
+        throw new JetserveError('UNAVAILABLE', 'disk on fire');
+      }
+      return loadSavedModel(d, o);
+    };
+    const m = new ModelManager({ fileSystemPollWaitSeconds: 0, loader, maxNumLoadRetries: 1 });
+    try {
+      await m.addModel({ name: 'r', basePath: dir });
+      cpSync(SOURCE, join(dir, '2'), { recursive: true });
+      await m.pollNow();
+      await m.pollNow();
+      expect(calls).toBe(2);
+      expect(m.status('r')).toEqual([
+        { version: 2, state: 'END', error: { code: 'UNAVAILABLE', message: 'disk on fire' } },
+        { version: 1, state: 'AVAILABLE', error: null },
+      ]);
+      expect(m.resolve({ name: 'r' }).version).toBe(1);
+      await m.pollNow(); // not retried while the directory is unchanged
+      expect(calls).toBe(2);
+    } finally {
+      await m.close();
+    }
+  });
+});
+
+describe('labels', () => {
+  it('only AVAILABLE versions can be labelled; moves are atomic; the allow flag admits new labels only', async () => {
+    const dir = basePath([1, 2]);
+    const strict = new ModelManager({ fileSystemPollWaitSeconds: 0 });
+    const lax = new ModelManager({ fileSystemPollWaitSeconds: 0, allowVersionLabelsForUnavailableModels: true });
+    try {
+      for (const m of [strict, lax]) {
+        await m.applyConfig([{ name: 'l', basePath: dir, versionPolicy: { kind: 'all' }, versionLabels: { stable: 1, canary: 2 } }]);
+        expect(m.resolve({ name: 'l', label: 'stable' }).version).toBe(1);
+        m.setLabels('l', { stable: 2, canary: 2 });
+        expect(m.resolve({ name: 'l', label: 'stable' }).version).toBe(2);
+      }
+      expect(() => strict.setLabels('l', { stable: 2, canary: 2, next: 9 })).toThrow(
+        /cannot assign version label 'next' to version 9, which is not currently available for inference/,
+      );
+      expect(strict.labels('l')).toEqual({ stable: 2, canary: 2 }); // unchanged
+      lax.setLabels('l', { stable: 2, canary: 2, next: 9 });
+      expect(lax.labels('l')).toEqual({ stable: 2, canary: 2, next: 9 });
+      expect(() => lax.resolve({ name: 'l', label: 'next' })).toThrow('Servable not found for request: Specific(l, 9)');
+      expect(() => lax.setLabels('l', { stable: 7 })).toThrow(/only a new label may point at an unavailable version/);
+      // a config reload with a bad label reports it and keeps the old labels
+      await expect(strict.applyConfig([{ name: 'l', basePath: dir, versionPolicy: { kind: 'all' }, versionLabels: { stable: 8 } }])).rejects.toThrow(
+        /model config not fully applied: .*version label 'stable' to version 8/,
+      );
+      expect(strict.labels('l')).toEqual({ stable: 2, canary: 2 });
+    } finally {
+      await strict.close();
+      await lax.close();
+    }
+  });
+});
+
+describe('config reload', () => {
+  it('adds, changes and removes models; an invalid config changes nothing', async () => {
+    const a = basePath([1, 2]);
+    const b = basePath([4]);
+    const m = new ModelManager({ fileSystemPollWaitSeconds: 0 });
+    try {
+      await m.applyConfig([{ name: 'a', basePath: a }]);
+      expect(versionsOf(m, 'a')).toEqual([[2, 'AVAILABLE']]);
+      await m.reloadConfig({
+        model_config_list: {
+          config: [
+            { name: 'a', base_path: a, model_version_policy: { all: {} } },
+            { name: 'b', base_path: b },
+          ],
+        },
+      });
+      expect(versionsOf(m, 'a')).toEqual([
+        [2, 'AVAILABLE'],
+        [1, 'AVAILABLE'],
+      ]);
+      expect(m.resolve({ name: 'b' }).version).toBe(4);
+      await expect(m.reloadConfig({ model_config_list: { config: [{ name: 'a' }] } })).rejects.toThrow(/base_path must be a non-empty string/);
+      expect(m.modelNames().sort()).toEqual(['a', 'b']);
+      const b4 = m.model('b')!.versions.get(4)!;
+      await m.reloadConfig({ model_config_list: { config: [{ name: 'a', base_path: a, model_version_policy: { all: {} } }] } });
+      expect(m.modelNames()).toEqual(['a']);
+      expect(b4.state).toBe('END');
+      expect(() => m.resolve({ name: 'b' })).toThrow('Servable not found for request: Latest(b)');
+    } finally {
+      await m.close();
+    }
+  });
+});
+
+describe('traffic split and shadowing', () => {
+  it('splits unversioned requests by weight (90/10 within tolerance); versioned requests are untouched', async () => {
+    const m = new ModelManager({ fileSystemPollWaitSeconds: 0 });
+    try {
+      await m.applyConfig([{ name: 's', basePath: basePath([1, 2]), versionPolicy: { kind: 'all' }, trafficSplit: { 1: 90, 2: 10 } }]);
+      const n = 20_000;
+      let two = 0;
+      for (let i = 0; i < n; i++) if (m.resolve({ name: 's' }).version === 2) two++;
+      // binomial sd = sqrt(n·0.1·0.9) ≈ 42: ±5 sd
+      expect(Math.abs(two - n * 0.1)).toBeLessThan(5 * Math.sqrt(n * 0.09));
+      expect(m.resolve({ name: 's', version: 2 }).version).toBe(2);
+    } finally {
+      await m.close();
+    }
+  });
+
+  it('mirrors a share of requests to the shadow version: caller unaffected, diff metrics recorded', async () => {
+    const m = new ModelManager({ fileSystemPollWaitSeconds: 0 });
+    try {
+      await m.applyConfig([
+        { name: 'sh', basePath: basePath([1, 2]), versionPolicy: { kind: 'all' }, trafficSplit: { 1: 1 }, shadow: { version: 2, percent: 50 } },
+      ]);
+      const metrics = m.model('sh')!.shadowMetrics;
+      const n = 400;
+      for (let i = 0; i < n; i++) {
+        const s = m.resolve({ name: 'sh' });
+        expect(s.version).toBe(1);
+        const out = await s.run({ x: x([1, 2]) }, { signature: 'serving_default' });
+        expect(Array.from(out.y!.data as Float32Array)).toEqual([2.5, 3]);
+      }
+      await sleep(100);
+      expect(metrics.mirrored / n).toBeGreaterThan(0.4);
+      expect(metrics.mirrored / n).toBeLessThan(0.6);
+      expect(metrics.compared).toBe(metrics.mirrored);
+      expect(metrics.mismatches).toBe(0);
+      expect(metrics.maxAbsDiff).toBe(0);
+
+      // a candidate whose outputs differ by 0.5 → mismatch rate 1, max abs diff 0.5
+      const v2 = m.model('sh')!.versions.get(2)!;
+      const model2 = v2.model;
+      v2.setRunner({
+        async run(inputs, options) {
+          const out = await model2.run(inputs, options);
+          const y = out.y!.data as Float32Array;
+          for (let i = 0; i < y.length; i++) y[i]! += 0.5;
+          return out;
+        },
+      });
+      for (let i = 0; i < 200; i++) {
+        const out = await m.resolve({ name: 'sh' }).run({ x: x([3]) }, { signature: 'serving_default' });
+        expect(Array.from(out.y!.data as Float32Array)).toEqual([3.5]);
+      }
+      await sleep(100);
+      expect(metrics.mismatches).toBeGreaterThan(0);
+      expect(metrics.maxAbsDiff).toBeCloseTo(0.5, 6);
+
+      // exposed over REST (jetserve: GET /v2/models/{m}/shadow)
+      const http = new HttpServer(m, { log: () => {} });
+      const port = await http.listen(0, '127.0.0.1');
+      try {
+        const body = (await (await fetch(`http://127.0.0.1:${port}/v2/models/sh/shadow`)).json()) as {
+          shadow: unknown;
+          metrics: { mismatches: number; maxAbsDiff: number; mismatchRate: number };
+        };
+        expect(body.shadow).toEqual({ version: 2, percent: 50 });
+        expect(body.metrics.mismatches).toBe(metrics.mismatches);
+        expect(body.metrics.mismatchRate).toBeCloseTo(metrics.mismatches / metrics.compared, 9);
+        expect(body.metrics.maxAbsDiff).toBeCloseTo(0.5, 6);
+        expect((await fetch(`http://127.0.0.1:${port}/v2/models/nope/shadow`)).status).toBe(404);
+      } finally {
+        await http.close(100);
+      }
+
+      // a failing candidate is counted, never seen by the caller
+      v2.setRunner({ run: () => Promise.reject(new JetserveError('INTERNAL', 'candidate broke')) });
+      for (let i = 0; i < 100; i++) await m.resolve({ name: 'sh' }).run({ x: x([3]) }, { signature: 'serving_default' });
+      await sleep(50);
+      expect(metrics.errors).toBeGreaterThan(0);
+    } finally {
+      await m.close();
+    }
+  });
+});
+
+describe('warmup (assets.extra/tf_serving_warmup_requests)', () => {
+  let python: string;
+  beforeAll(async () => {
+    python = await ensureVenv();
+  }, 600_000);
+
+  it('replays a PredictionLog TFRecord written by Python before AVAILABLE; a malformed one fails the load', async () => {
+    const dir = basePath([1, 2]);
+    const warmupDir = join(dir, '2', 'assets.extra');
+    mkdirSync(warmupDir, { recursive: true });
+    const script = `
+import sys, tensorflow as tf
+from tensorflow_serving.apis import predict_pb2, prediction_log_pb2
+with tf.io.TFRecordWriter(sys.argv[1]) as w:
+    for i in range(3):
+        req = predict_pb2.PredictRequest()
+        req.model_spec.name = 'w'
+        req.model_spec.signature_name = 'serving_default'
+        req.inputs['x'].CopyFrom(tf.make_tensor_proto([1.0 * i, 2.0], dtype=tf.float32))
+        log = prediction_log_pb2.PredictionLog(predict_log=prediction_log_pb2.PredictLog(request=req))
+        w.write(log.SerializeToString())
+`;
+    const r = spawnSync(python, ['-c', script, join(warmupDir, 'tf_serving_warmup_requests')], {
+      encoding: 'utf8',
+      env: { ...process.env, TF_CPP_MIN_LOG_LEVEL: '3' },
+    });
+    expect(r.status, r.stderr).toBe(0);
+
+    const runs: string[] = [];
+    const loader: ModelLoader = async (d, o) => {
+      const model = await loadSavedModel(d, o);
+      const run = model.run.bind(model);
+      model.run = (inputs, options) => {
+        runs.push(`${d.slice(-1)}:${Array.from((inputs.x!.data as Float32Array)).join(',')}`);
+        return run(inputs, options);
+      };
+      return model;
+    };
+    const m = new ModelManager({ fileSystemPollWaitSeconds: 0, loader, warmup: { iterations: 2 } });
+    try {
+      await m.applyConfig([{ name: 'w', basePath: dir, versionPolicy: { kind: 'all' } }]);
+      expect(runs).toEqual(['2:0,2', '2:0,2', '2:1,2', '2:1,2', '2:2,2', '2:2,2']);
+    } finally {
+      await m.close();
+    }
+
+    const bad = basePath([3]);
+    mkdirSync(join(bad, '3', 'assets.extra'));
+    writeFileSync(join(bad, '3', 'assets.extra', 'tf_serving_warmup_requests'), Buffer.from('definitely not a tfrecord file'));
+    const m2 = new ModelManager({ fileSystemPollWaitSeconds: 0, warmup: {} });
+    try {
+      await expect(m2.addModel({ name: 'bad', basePath: bad })).rejects.toThrow(/failed to load: .*tf_serving_warmup_requests: corrupted record 0/);
+      expect(m2.status('bad')[0]!.error?.code).toBe('DATA_LOSS');
+    } finally {
+      await m2.close();
+    }
+  }, 120_000);
+});
+
+describe('REST status and the repository API', () => {
+  it('reports a failed version with its error; index / unload / load in Triton shapes; disabled → 404', async () => {
+    const dir = basePath([1]);
+    mkdirSync(join(dir, '2'));
+    writeFileSync(join(dir, '2', 'saved_model.pb'), 'garbage');
+    const m = new ModelManager({ fileSystemPollWaitSeconds: 0 });
+    await m.applyConfig([{ name: 'rp', basePath: dir }]);
+    const on = new HttpServer(m, { log: () => {}, repositoryApi: true });
+    const off = new HttpServer(m, { log: () => {} });
+    const url = `http://127.0.0.1:${await on.listen(0, '127.0.0.1')}`;
+    const offUrl = `http://127.0.0.1:${await off.listen(0, '127.0.0.1')}`;
+    try {
+      const status = (await (await fetch(`${url}/v1/models/rp`)).json()) as { model_version_status: { version: string; state: string; status: { error_code: string } }[] };
+      expect(status.model_version_status.map((s) => [s.version, s.state, s.status.error_code === 'OK'])).toEqual([
+        ['2', 'END', false],
+        ['1', 'AVAILABLE', true],
+      ]);
+      const post = (path: string, body?: unknown) =>
+        fetch(`${url}${path}`, { method: 'POST', ...(body ? { body: JSON.stringify(body) } : {}) });
+      expect(await (await post('/v2/repository/index')).json()).toEqual([{ name: 'rp', version: '1', state: 'READY', reason: '' }]);
+      expect((await post('/v2/repository/models/rp/unload')).status).toBe(200);
+      expect(m.status('rp').find((s) => s.version === 1)!.state).toBe('END');
+      expect((await fetch(`${url}/v2/models/rp/ready`)).status).toBe(400);
+      expect(await (await post('/v2/repository/index')).json()).toEqual([{ name: 'rp', state: 'UNAVAILABLE', reason: 'unloaded' }]);
+      expect(await (await post('/v2/repository/index', { ready: true })).json()).toEqual([]);
+      expect((await post('/v2/repository/models/rp/load')).status).toBe(200);
+      expect((await fetch(`${url}/v2/models/rp/ready`)).status).toBe(200);
+      const unknown = await post('/v2/repository/models/nope/load');
+      expect(unknown.status).toBe(400);
+      expect(((await unknown.json()) as { error: string }).error).toMatch(/nope/);
+      const disabled = await fetch(`${offUrl}/v2/repository/index`, { method: 'POST' });
+      expect(disabled.status).toBe(404);
+    } finally {
+      await on.close(100);
+      await off.close(100);
+      await m.close();
+    }
+  });
+});
