@@ -8,7 +8,8 @@ import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { asJetserveError } from './errors.js';
-import { ModelManager, type ModelConfig } from './models/manager.js';
+import { ModelManager, type ModelConfig, type ModelManagerOptions } from './models/manager.js';
+import { readModelConfigFile } from './models/config.js';
 import { DEFAULT_MAX_BODY_BYTES, HttpServer } from './server/http/server.js';
 import { SERVER_VERSION } from './server/http/kserve.js';
 import { httpEngine } from './server/http/uws.js';
@@ -123,6 +124,51 @@ const FLAGS = {
     help: 'TF Serving BatchingParameters text file (max_batch_size, batch_timeout_micros, max_enqueued_batches, num_batch_threads, allowed_batch_sizes, pad_variable_length_inputs).',
   },
   saved_model_tags: { kind: 'string', default: 'serve', help: 'Comma-separated MetaGraph tags to load.' },
+  model_config_file: {
+    kind: 'string',
+    default: '',
+    help: "ModelServerConfig listing the models (TF Serving text format; .json / .yaml / .yml files hold the same content as JSON / YAML). Replaces --model_name/--model_base_path. SIGHUP re-reads it; an invalid file is reported and the running config keeps serving.",
+  },
+  model_config_file_poll_wait_seconds: {
+    kind: 'int',
+    default: 0,
+    min: 0,
+    help: 'Re-read --model_config_file every this many seconds and apply it when it changed (0 = read once; SIGHUP still re-reads).',
+  },
+  file_system_poll_wait_seconds: {
+    kind: 'int',
+    default: 1,
+    help: 'Seconds between polls of each base path for new / removed version directories (0 or less = look once at start-up).',
+  },
+  num_load_threads: { kind: 'int', default: 0, min: 0, help: 'Versions loaded concurrently (0 = one at a time).' },
+  num_unload_threads: {
+    kind: 'int',
+    default: 0,
+    min: 0,
+    help: 'Accepted for compatibility: unloads run asynchronously (each drains its in-flight requests first).',
+  },
+  max_num_load_retries: { kind: 'int', default: 5, min: 0, help: 'Retries after a failed load attempt (0 = a single attempt).' },
+  load_retry_interval_micros: {
+    kind: 'int',
+    default: 60_000_000,
+    help: 'Wait between load attempts in microseconds (<= 0: no wait).',
+  },
+  allow_version_labels_for_unavailable_models: {
+    kind: 'bool',
+    default: false,
+    help: 'Allow a new version label to point at a version that is not AVAILABLE yet (a label already in use still only moves to AVAILABLE versions).',
+  },
+  enable_model_warmup: {
+    kind: 'bool',
+    default: true,
+    help: "Replay <version>/assets.extra/tf_serving_warmup_requests (TFRecord of PredictionLog; predict_log records) before a version becomes AVAILABLE; a malformed file fails that version's load.",
+  },
+  num_request_iterations_for_warmup: { kind: 'int', default: 0, min: 0, help: 'Times each warmup record is replayed (0 = 1).' },
+  enable_model_repository_api: {
+    kind: 'bool',
+    default: false,
+    help: 'jetserve: serve the KServe/Triton model repository API (POST /v2/repository/index, /v2/repository/models/{m}/load and /unload). Administrative: off by default.',
+  },
   help: { kind: 'bool', default: false, help: 'Print this help and exit.' },
   version: { kind: 'bool', default: false, help: 'Print the version and exit.' },
 } satisfies Record<string, FlagSpec>;
@@ -135,12 +181,7 @@ export type Flags = { [K in FlagName]: (typeof FLAGS)[K]['default'] } & {
 
 /** TF Serving flags jetserve knows but does not implement yet: refused rather than silently ignored. */
 const NOT_YET_SUPPORTED = new Set([
-  'model_config_file',
-  'model_config_file_poll_wait_seconds',
-  'file_system_poll_wait_seconds',
   'enable_per_model_batching_parameters',
-  'enable_model_warmup',
-  'num_request_iterations_for_warmup',
   'monitoring_config_file',
   'use_alts_credentials',
   'grpc_max_threads',
@@ -148,11 +189,6 @@ const NOT_YET_SUPPORTED = new Set([
   'tensorflow_session_config_file',
   'per_process_gpu_memory_fraction',
   'rest_api_enable_cors_support',
-  'allow_version_labels_for_unavailable_models',
-  'num_load_threads',
-  'num_unload_threads',
-  'max_num_load_retries',
-  'load_retry_interval_micros',
   'enable_signature_method_name_check',
 ]);
 
@@ -228,7 +264,13 @@ function validate(flags: Flags): void {
   if (flags.rest_api_port === 0 && flags.port === 0 && !flags.grpc_socket_path) {
     throw new UsageError('--rest_api_port=0 and --port=0 (without --grpc_socket_path) disable every server; enable at least one');
   }
-  if (flags.given.has('model_name') && !flags.model_base_path) {
+  if (flags.model_config_file && flags.given.has('model_base_path')) {
+    throw new UsageError('--model_config_file and --model_base_path are mutually exclusive (the config file lists every model)');
+  }
+  if (flags.model_config_file_poll_wait_seconds > 0 && !flags.model_config_file) {
+    throw new UsageError('--model_config_file_poll_wait_seconds needs --model_config_file');
+  }
+  if (flags.given.has('model_name') && !flags.model_base_path && !flags.model_config_file) {
     throw new UsageError('--model_name needs --model_base_path (the directory holding its version sub-directories)');
   }
   if (flags.given.has('model_base_path') && !flags.model_base_path) {
@@ -345,10 +387,20 @@ export async function main(argv: readonly string[] = process.argv.slice(2)): Pro
   }
   const log = (m: string) => process.stderr.write(`[jetserve] ${m}\n`);
 
-  const demo = !flags.given.has('model_base_path');
-  const config: ModelConfig = demo
-    ? { name: DEMO_MODEL_NAME, basePath: DEMO_MODEL_PATH }
-    : { name: flags.model_name, basePath: resolve(flags.model_base_path) };
+  const fromFile = flags.model_config_file ? resolve(flags.model_config_file) : undefined;
+  const demo = !fromFile && !flags.given.has('model_base_path');
+  let configs: ModelConfig[];
+  if (fromFile) {
+    try {
+      configs = readModelConfigFile(fromFile);
+    } catch (err) {
+      process.stderr.write(`jetserve: invalid --model_config_file: ${asJetserveError(err).message}\n`);
+      process.exit(1);
+    }
+    log(`model config ${fromFile}: ${configs.map((c) => c.name).join(', ') || 'no models'}`);
+  } else {
+    configs = [demo ? { name: DEMO_MODEL_NAME, basePath: DEMO_MODEL_PATH } : { name: flags.model_name, basePath: resolve(flags.model_base_path) }];
+  }
   if (demo) {
     if (!existsSync(DEMO_MODEL_PATH)) {
       process.stderr.write(
@@ -388,19 +440,67 @@ export async function main(argv: readonly string[] = process.argv.slice(2)): Pro
   log(describeBatching(batching));
 
   let manager: ModelManager;
+  const managerOptions: ModelManagerOptions = {
+    batching,
+    load: {
+      tags: flags.saved_model_tags.split(',').map((t) => t.trim()).filter(Boolean),
+      ...(intra !== undefined ? { intraOpThreads: intra } : {}),
+      ...(inter !== undefined ? { interOpThreads: inter } : {}),
+    },
+    fileSystemPollWaitSeconds: flags.file_system_poll_wait_seconds,
+    numLoadThreads: flags.num_load_threads,
+    maxNumLoadRetries: flags.max_num_load_retries,
+    loadRetryIntervalMicros: flags.load_retry_interval_micros,
+    allowVersionLabelsForUnavailableModels: flags.allow_version_labels_for_unavailable_models,
+    warmup: flags.enable_model_warmup ? { iterations: flags.num_request_iterations_for_warmup } : false,
+    log,
+  };
   try {
-    manager = await ModelManager.create([config], {
-      batching,
-      load: {
-        tags: flags.saved_model_tags.split(',').map((t) => t.trim()).filter(Boolean),
-        ...(intra !== undefined ? { intraOpThreads: intra } : {}),
-        ...(inter !== undefined ? { interOpThreads: inter } : {}),
-      },
-      log,
-    });
+    if (fromFile) {
+      manager = new ModelManager(managerOptions);
+      try {
+        await manager.applyConfig(configs);
+      } catch (err) {
+        await manager.close();
+        throw err;
+      }
+    } else {
+      manager = await ModelManager.create(configs, managerOptions);
+    }
   } catch (err) {
     process.stderr.write(`jetserve: failed to start server: ${asJetserveError(err).message}\n`);
     process.exit(1);
+  }
+
+  // Config reloads (SIGHUP, --model_config_file_poll_wait_seconds): an unreadable or invalid file
+  // is reported and changes nothing; a valid one is applied (serialized with gRPC reloads).
+  let appliedConfig = JSON.stringify(configs);
+  const reloadFromFile = async (why: string): Promise<void> => {
+    if (!fromFile) return;
+    let next: ModelConfig[];
+    try {
+      next = readModelConfigFile(fromFile);
+    } catch (err) {
+      log(`${why}: config not reloaded, the running config keeps serving: ${asJetserveError(err).message}`);
+      return;
+    }
+    const text = JSON.stringify(next);
+    if (text === appliedConfig && why !== 'SIGHUP') return;
+    appliedConfig = text;
+    log(`${why}: applying ${fromFile} (${next.map((c) => c.name).join(', ') || 'no models'})`);
+    try {
+      await manager.applyConfig(next);
+      log(`${why}: config applied`);
+    } catch (err) {
+      log(`${why}: ${asJetserveError(err).message}`);
+    }
+  };
+  process.on('SIGHUP', () => {
+    if (fromFile) void reloadFromFile('SIGHUP');
+    else void manager.pollNow();
+  });
+  if (fromFile && flags.model_config_file_poll_wait_seconds > 0) {
+    setInterval(() => void reloadFromFile('config poll'), flags.model_config_file_poll_wait_seconds * 1000).unref();
   }
 
   let http: HttpServer | undefined;
@@ -408,6 +508,7 @@ export async function main(argv: readonly string[] = process.argv.slice(2)): Pro
   try {
     if (flags.rest_api_port !== 0) {
       http = new HttpServer(manager, {
+        repositoryApi: flags.enable_model_repository_api,
         timeoutMs: flags.rest_api_timeout_in_ms,
         maxBodyBytes: flags.rest_api_max_body_bytes,
         log,
@@ -438,9 +539,14 @@ export async function main(argv: readonly string[] = process.argv.slice(2)): Pro
   }
 
   if (http) {
+    const served = manager
+      .modelNames()
+      .map((name) => `${name} version ${manager.model(name)?.latestAvailable()?.version ?? '(none available)'}`)
+      .join(', ');
+    const first = manager.modelNames()[0];
     process.stdout.write(
-      `jetserve ready: model ${config.name} version ${manager.resolve({ name: config.name }).version}. Try:\n\n` +
-        curlLines(http.port, config.name, demo).join('\n\n') +
+      `jetserve ready: model ${served}. Try:\n\n` +
+        (first !== undefined ? curlLines(http.port, first, demo).join('\n\n') : '') +
         '\n\n',
     );
   }

@@ -7,6 +7,7 @@ import { asJetserveError } from '../../errors.js';
 import type { ModelResolver } from '../../models/servable.js';
 import { Exchange, errorBody, type ExchangeLimits, type HttpStats } from './exchange.js';
 import { handleKServe } from './kserve.js';
+import { handleRepository } from './repository.js';
 import { handleTfServing } from './tfserving.js';
 import { httpEngine, uWS, type HttpEngineInfo, type TemplatedApp, type us_listen_socket } from './uws.js';
 
@@ -25,7 +26,11 @@ export interface HttpServerOptions {
   log?: (message: string) => void;
   /** Extra fields reported under "jetserve" in /v2 server metadata. */
   serverInfo?: Record<string, unknown>;
+  /** Serve the KServe/Triton model repository API under /v2/repository (--enable_model_repository_api). */
+  repositoryApi?: boolean;
 }
+
+const SHADOW_RE = /^\/v2\/models\/([^/]+)\/shadow\/?$/;
 
 export const DEFAULT_MAX_BODY_BYTES = 256 * 1024 * 1024;
 export const DEFAULT_REST_TIMEOUT_MS = 30_000;
@@ -48,6 +53,7 @@ export class HttpServer {
   private readonly active = new Set<Exchange>();
   private idleWaiters: (() => void)[] = [];
   private stopping = false;
+  private readonly repositoryApi: boolean;
 
   constructor(
     readonly models: HttpModelSource,
@@ -59,6 +65,7 @@ export class HttpServer {
       native: httpEngine.native,
       stats: { backpressured: 0, aborted: 0, timedOut: 0 },
     };
+    this.repositoryApi = options.repositoryApi ?? false;
     this.ctx = {
       models,
       engine: httpEngine,
@@ -139,6 +146,10 @@ export class HttpServer {
     const url = ex.url;
     if (url.length >= 4 && (url[1] === 'v' || url[1] === 'V') && url[2] === '1' && url[3] === '/') {
       handleTfServing(ex, this.ctx);
+    } else if (SHADOW_RE.test(url)) {
+      this.shadowMetrics(ex, SHADOW_RE.exec(url)![1]!);
+    } else if (url.startsWith('/v2/repository/') || url === '/v2/repository') {
+      handleRepository(ex, this.ctx, this.repositoryApi);
     } else if (url === '/v2' || url === '/v2/' || url.startsWith('/v2/')) {
       handleKServe(ex, this.ctx);
     } else {
@@ -146,6 +157,31 @@ export class HttpServer {
     }
     // a request answered synchronously needs no timer; one still pending gets the timeout
     if (!ex.done) ex.armTimeout();
+  }
+
+  /** jetserve: GET /v2/models/{m}/shadow — the model's shadow configuration and output-diff metrics. */
+  private shadowMetrics(ex: Exchange, rawName: string): void {
+    if (ex.method !== 'get') {
+      ex.sendJson(405, errorBody(`Method ${ex.method.toUpperCase()} is not allowed on ${ex.url}; use GET`), [['Allow', 'GET']]);
+      return;
+    }
+    let name: string;
+    try {
+      name = decodeURIComponent(rawName);
+    } catch {
+      ex.sendJson(400, errorBody(`Failed to URL-decode the model name in ${ex.url}`));
+      return;
+    }
+    const source = this.models as unknown as { model?: (n: string) => { shadow?: unknown; trafficSplit?: unknown; shadowMetrics: unknown } | undefined };
+    const model = typeof source.model === 'function' ? source.model(name) : undefined;
+    if (!model) {
+      ex.sendJson(404, errorBody(`Request for unknown model: '${name}' is not found`));
+      return;
+    }
+    ex.sendJson(
+      200,
+      JSON.stringify({ name, shadow: model.shadow ?? null, traffic_split: model.trafficSplit ?? null, metrics: model.shadowMetrics }),
+    );
   }
 
   private internalError(ex: Exchange, err: unknown): void {
