@@ -5,10 +5,16 @@
 #include <xmmintrin.h>
 #endif
 #include <cstdio>
+#include <cstdlib>
 
 namespace jetserve {
 
 Executor::Executor(Napi::Env env, size_t threads) : env_(env) {
+  if (const char* spin = std::getenv("JETSERVE_EXECUTOR_SPIN_US")) {
+    char* end = nullptr;
+    const long value = std::strtol(spin, &end, 10);
+    if (end != spin && *end == '\0' && value >= 0 && value <= 1000000) spin_micros_ = static_cast<int>(value);
+  }
   napi_value name = Napi::String::New(env, "jetserve.executor");
   napi_status status = napi_create_threadsafe_function(env, nullptr, nullptr, name, 0, 1, nullptr, nullptr, this,
                                                        &Executor::CallJs, &tsfn_);
@@ -90,17 +96,34 @@ void Executor::WorkerLoop() {
 // A caller awaiting runs one after another submits the next run a few microseconds after the
 // previous completes. One worker at a time polls briefly before sleeping on the condition
 // variable, which saves the futex wake-up on that path; the poll is bounded so an idle
-// executor costs no CPU.
+// executor costs no CPU. When polls keep finding nothing (a server whose next batch comes
+// hundreds of microseconds later), they only burn a core the JS thread needs: after a few misses
+// in a row the next polls are skipped, and polling is retried after that.
 void Executor::SpinForWork() {
+  if (spin_micros_ == 0) return;
+  if (spin_skips_.load(std::memory_order_relaxed) > 0) {
+    spin_skips_.fetch_sub(1, std::memory_order_relaxed);
+    return;
+  }
   bool expected = false;
   if (!spinner_.compare_exchange_strong(expected, true, std::memory_order_acq_rel)) return;
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::microseconds(kSpinMicros);
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::microseconds(spin_micros_);
   int polls = 0;
+  bool found = true;
   while (queued_.load(std::memory_order_acquire) == 0) {
-    if ((++polls & 63) == 0 && std::chrono::steady_clock::now() > deadline) break;
+    if ((++polls & 63) == 0 && std::chrono::steady_clock::now() > deadline) {
+      found = false;
+      break;
+    }
 #if defined(__x86_64__) || defined(__i386__)
     __builtin_ia32_pause();
 #endif
+  }
+  if (found) {
+    spin_misses_.store(0, std::memory_order_relaxed);
+  } else if (spin_misses_.fetch_add(1, std::memory_order_relaxed) + 1 >= kSpinMissLimit) {
+    spin_misses_.store(0, std::memory_order_relaxed);
+    spin_skips_.store(kSpinSkip, std::memory_order_relaxed);
   }
   spinner_.store(false, std::memory_order_release);
 }

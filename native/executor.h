@@ -42,7 +42,14 @@ class Executor {
  private:
   void WorkerLoop();
   void SpinForWork();
+  // Default poll before sleeping; JETSERVE_EXECUTOR_SPIN_US overrides it (0 = never spin).
   static constexpr int kSpinMicros = 50;
+  int spin_micros_ = kSpinMicros;
+  // Back-off: after kSpinMissLimit polls in a row found no work, the next kSpinSkip are skipped.
+  static constexpr int kSpinMissLimit = 4;
+  static constexpr int kSpinSkip = 64;
+  std::atomic<int> spin_misses_{0};
+  std::atomic<int> spin_skips_{0};
   void Finished(std::unique_ptr<Job> job);  // any thread
   void Drain(Napi::Env env);                // JS thread
   void Retain();                            // JS thread: keep the loop alive while jobs are out

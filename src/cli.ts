@@ -11,6 +11,7 @@ import { asJetserveError } from './errors.js';
 import { ModelManager, type ModelConfig, type ModelManagerOptions } from './models/manager.js';
 import { readModelConfigFile } from './models/config.js';
 import { DEFAULT_MAX_BODY_BYTES, HttpServer } from './server/http/server.js';
+import { DEFAULT_JSON_OFFLOAD_THRESHOLD_BYTES } from './server/http/json-offload.js'; // JSON offload
 import { SERVER_VERSION } from './server/http/kserve.js';
 import { httpEngine } from './server/http/uws.js';
 import type { Batching } from './batching/batcher.js';
@@ -67,6 +68,14 @@ const FLAGS = {
     min: 1,
     help: 'jetserve: largest accepted REST request body in bytes; larger requests get 413.',
   },
+  // --- JSON offload (src/server/http/json-offload.ts) ---
+  json_offload_threshold_bytes: {
+    kind: 'int',
+    default: DEFAULT_JSON_OFFLOAD_THRESHOLD_BYTES,
+    min: 0,
+    help: 'jetserve: TF Serving predict and KServe infer JSON bodies of at least this many bytes are decoded on a worker-thread pool, so the event loop keeps serving other requests meanwhile. 0 = always decode inline. The default comes from bench/json-offload.ts.',
+  },
+  // --- end JSON offload ---
   tensorflow_intra_op_parallelism: {
     kind: 'int',
     default: -2,
@@ -511,6 +520,7 @@ export async function main(argv: readonly string[] = process.argv.slice(2)): Pro
         repositoryApi: flags.enable_model_repository_api,
         timeoutMs: flags.rest_api_timeout_in_ms,
         maxBodyBytes: flags.rest_api_max_body_bytes,
+        jsonOffloadThresholdBytes: flags.json_offload_threshold_bytes, // JSON offload
         log,
       });
       await http.listen(flags.rest_api_port);

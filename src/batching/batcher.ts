@@ -55,7 +55,6 @@ interface Task {
   /** performance.now() at enqueue. */
   enqueuedAt: number;
   state: typeof QUEUED | typeof TAKEN | typeof EXPIRED;
-  timer: ReturnType<typeof setTimeout> | undefined;
   resolve: (outputs: Outputs) => void;
   reject: (err: unknown) => void;
 }
@@ -130,7 +129,6 @@ class Group {
       if (batch.length > 0 && (this.solo || rows + task.rows > max)) break;
       this.head++;
       task.state = TAKEN;
-      if (task.timer !== undefined) clearTimeout(task.timer);
       this.live--;
       this.rows -= task.rows;
       rows += task.rows;
@@ -144,6 +142,26 @@ class Group {
       this.head = 0;
     }
     return batch;
+  }
+
+  /**
+   * Fails the queued tasks whose deadline has passed (the scheduler's deadline sweep). Returns the
+   * earliest deadline still queued (Infinity: none).
+   */
+  sweep(wallNow: number): number {
+    let next = Infinity;
+    const tasks = this.tasks;
+    for (let i = this.head; i < tasks.length; i++) {
+      const task = tasks[i]!;
+      if (task.state !== QUEUED || task.deadline === undefined) continue;
+      if (task.deadline <= wallNow) {
+        this.drop(task);
+        this.queue.expire(task);
+      } else if (task.deadline < next) {
+        next = task.deadline;
+      }
+    }
+    return next;
   }
 
   private reset(): void {
@@ -166,10 +184,26 @@ export class BatchScheduler {
   private timer: ReturnType<typeof setTimeout> | undefined;
   private timerAt = Infinity;
   /**
-   * True from a batch's completion until the event loop's next check phase (setImmediate): the
-   * requests its results trigger (in-process callers resubmitting, other sockets read in the same
-   * poll phase) are gathered into the next batch instead of the first one taking a free slot alone.
-   * Never open when the scheduler was idle, so a lone request still starts at once.
+   * One timer for the deadlines of every queued task (armed for the earliest one watched), instead
+   * of a setTimeout/clearTimeout pair per request: a request that passes its deadline while queued
+   * fails at that time; one taken earlier costs nothing.
+   */
+  private deadlineTimer: ReturnType<typeof setTimeout> | undefined;
+  private deadlineAt = Infinity;
+  private readonly sweepDeadlines = () => {
+    this.deadlineTimer = undefined;
+    this.deadlineAt = Infinity;
+    const now = Date.now();
+    let next = Infinity;
+    for (const group of this.groups) next = Math.min(next, group.sweep(now));
+    if (next !== Infinity) this.watchDeadline(next);
+  };
+  /**
+   * True from a batch's completion, or from a request started on the idle fast path, until the
+   * event loop's next check phase (setImmediate): the requests its results trigger (in-process
+   * callers resubmitting) and those read from other sockets in the same poll phase are gathered
+   * into the next batch instead of each taking a free slot alone. Never open when the scheduler
+   * was idle, so a lone request still starts at once.
    */
   private coalescing = false;
   private readonly endCoalescing = () => {
@@ -211,9 +245,21 @@ export class BatchScheduler {
     return !this.coalescing && this.groups.length === 0 && this.running < this.numBatchThreads;
   }
 
-  /** Runs `work` in a slot now (the idle fast path); the slot frees when it settles. */
+  /** True when a batch slot is free (other work may be waiting for the coalescing window). */
+  hasFreeSlot(): boolean {
+    return this.running < this.numBatchThreads;
+  }
+
+  /**
+   * Runs `work` in a slot now (the idle fast path); the slot frees when it settles. It also opens
+   * the coalescing window: requests that arrive in the rest of this event-loop turn (other sockets
+   * read in the same poll phase) queue behind it and leave together at the check phase — one TF
+   * run for all of them instead of one each while a slot happens to be free. A lone request is
+   * unaffected (it started here, synchronously).
+   */
   runNow<T>(work: () => Promise<T>): Promise<T> {
     this.acquire();
+    this.coalesce();
     let result: Promise<T>;
     try {
       result = work();
@@ -224,6 +270,16 @@ export class BatchScheduler {
     const done = () => this.finished();
     result.then(done, done);
     return result;
+  }
+
+  /** @internal A queued task has this deadline (Date.now() ms): fail it then if still queued. */
+  watchDeadline(deadline: number): void {
+    if (deadline >= this.deadlineAt) return;
+    if (this.deadlineTimer !== undefined) clearTimeout(this.deadlineTimer);
+    this.deadlineAt = deadline;
+    // unref: queued work always has a running batch or a batch timer holding the loop open
+    this.deadlineTimer = setTimeout(this.sweepDeadlines, Math.max(0, deadline - Date.now()));
+    this.deadlineTimer.unref?.();
   }
 
   /** @internal A group got tasks: schedule it and dispatch what can go. */
@@ -245,6 +301,11 @@ export class BatchScheduler {
     this.running--;
     this.metrics.inFlightBatches--;
     this.pump(true);
+    this.coalesce();
+  }
+
+  /** Holds queued work back until the event loop's next check phase (see `coalescing`). */
+  private coalesce(): void {
     if (!this.coalescing) {
       this.coalescing = true;
       setImmediate(this.endCoalescing);
@@ -366,7 +427,13 @@ class SignatureQueue {
   submit(inputs: Readonly<Record<string, Tensor>>, outputs: readonly string[] | undefined, deadline: number | undefined): Promise<Outputs> {
     const params = this.params;
     // Idle fast path: nothing waiting and a slot free → straight to the engine, zero added latency.
-    if (params.batchTimeoutMicros === 0 && params.allowedBatchSizes.length === 0 && this.scheduler.idle()) {
+    // A request of max_batch_size rows or more cannot share a run anyway: it takes a free slot at
+    // once too, instead of waiting out a coalescing window it could gain nothing from.
+    if (
+      params.batchTimeoutMicros === 0 &&
+      params.allowedBatchSizes.length === 0 &&
+      (this.scheduler.idle() || (this.scheduler.hasFreeSlot() && leadingDim(inputs) >= params.maxBatchSize))
+    ) {
       this.sink.add('requests');
       this.sink.add('batches');
       this.sink.add('tfRuns');
@@ -399,24 +466,16 @@ class SignatureQueue {
         deadline,
         enqueuedAt: performance.now(),
         state: QUEUED,
-        timer: undefined,
         resolve,
         reject,
       };
-      if (deadline !== undefined) {
-        task.timer = setTimeout(() => {
-          if (task.state === QUEUED) {
-            group.drop(task);
-            this.expire(task);
-          }
-        }, Math.max(0, deadline - Date.now()));
-      }
       group.push(task);
       this.pendingRows += rows;
       this.sink.add('requests');
       this.sink.add('queuedRequests');
       this.sink.add('queuedRows', rows);
       this.scheduler.activate(group);
+      if (deadline !== undefined && task.state === QUEUED) this.scheduler.watchDeadline(deadline);
     });
   }
 
@@ -469,7 +528,6 @@ class SignatureQueue {
   /** @internal A queued task's deadline passed: it fails and never runs. */
   expire(task: Task): void {
     task.state = EXPIRED;
-    if (task.timer !== undefined) clearTimeout(task.timer);
     this.pendingRows -= task.rows;
     this.sink.add('queuedRequests', -1);
     this.sink.add('queuedRows', -task.rows);

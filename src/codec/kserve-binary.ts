@@ -13,7 +13,7 @@
 //   assembleBinaryBody(json, blobs)                JSON header + blobs → one Uint8Array
 
 import { BYTES_PER_ELEMENT, type DType, type NumericDType } from '../engine/dtypes.js';
-import { allocTensor, elementCount, type Tensor } from '../engine/tensor.js';
+import { allocTensor, elementCount, type Tensor, type TensorAllocator } from '../engine/tensor.js';
 import { formatShape, type SignatureInfo } from '../engine/signature.js';
 import { invalidArgument, JetserveError } from '../errors.js';
 
@@ -59,7 +59,13 @@ export function kserveDatatype(dtype: DType, where: string): string {
  * allocTensor buffer; BYTES elements are views into `raw` (the engine copies strings into TF's
  * own string tensor anyway), so `raw` must stay unmodified until the request is done.
  */
-export function tensorFromRaw(raw: Uint8Array, dtype: DType, shape: number[], where: string): Tensor {
+export function tensorFromRaw(
+  raw: Uint8Array,
+  dtype: DType,
+  shape: number[],
+  where: string,
+  alloc: TensorAllocator = allocTensor,
+): Tensor {
   const count = elementCount(shape);
   if (dtype === 'string') {
     const data = new Array<Uint8Array>(count);
@@ -88,7 +94,7 @@ export function tensorFromRaw(raw: Uint8Array, dtype: DType, shape: number[], wh
       `${where}: binary data has ${raw.length} bytes but shape ${formatShape(shape)} of ${KSERVE_DATATYPE[dtype] ?? dtype} needs ${expected}`,
     );
   }
-  const tensor = allocTensor(dtype as NumericDType, shape);
+  const tensor = alloc(dtype as NumericDType, shape);
   const d = tensor.data;
   new Uint8Array(d.buffer, d.byteOffset, expected).set(raw);
   if (dtype === 'bool') {

@@ -2,10 +2,10 @@
 // with Triton's binary tensor data extension (see kserve-binary.ts).
 //
 // API
-//   decodeInferRequest(body, headerLength, signature) → KServeInferRequest
+//   decodeInferRequest(body, headerLength, signature, { alloc? }) → KServeInferRequest
 //     `headerLength` is the Inference-Header-Content-Length header (undefined: the body is all
 //     JSON; 0: a raw binary request for a one-input model). JSON "data" (flat or nested) is parsed
-//     straight into the allocTensor buffer; binary inputs are copied once into one.
+//     straight into the allocTensor buffer (or `alloc`'s); binary inputs are copied once into one.
 //     `outputs` lists every output to return — the request's "outputs" when given, else all of the
 //     signature's — each with `binary` resolved from "binary_data" / "binary_data_output".
 //   encodeInferResponse({ modelName, modelVersion, id, outputs, binaryOutputs, parameters })
@@ -19,7 +19,7 @@
 // jetserve does not serve (shared memory, classification) and dtypes KServe cannot express.
 
 import type { DType, NumericDType } from '../engine/dtypes.js';
-import { allocTensor, elementCount, type Tensor } from '../engine/tensor.js';
+import { allocTensor, elementCount, type Tensor, type TensorAllocator } from '../engine/tensor.js';
 import { formatShape, shapeCompatible, type SignatureInfo, type TensorSpec } from '../engine/signature.js';
 import { invalidArgument, JetserveError } from '../errors.js';
 import {
@@ -78,7 +78,9 @@ export function decodeInferRequest(
   body: Uint8Array,
   headerLength: number | undefined,
   signature: SignatureInfo,
+  options: { alloc?: TensorAllocator } = {},
 ): KServeInferRequest {
+  const alloc = options.alloc ?? allocTensor;
   if (headerLength === 0) {
     const { name, tensor } = decodeRawBinaryRequest(body, signature);
     return {
@@ -133,7 +135,7 @@ export function decodeInferRequest(
           throw invalidArgument("inference request field 'inputs' must be a list");
         }
         return reader.elements(start, (i, q) => {
-          const input = readInput(reader, q, i, signature);
+          const input = readInput(reader, q, i, signature, alloc);
           rawInputs!.push(input);
           return reader.pos;
         });
@@ -186,7 +188,7 @@ export function decodeInferRequest(
       }
       const blob = body.subarray(binaryOffset, binaryOffset + binarySize);
       binaryOffset += binarySize;
-      inputs[name] = tensorFromRaw(blob, spec.dtype!, raw.shape!, `input '${name}'`);
+      inputs[name] = tensorFromRaw(blob, spec.dtype!, raw.shape!, `input '${name}'`, alloc);
       continue;
     }
     if (raw.tensor) {
@@ -196,7 +198,7 @@ export function decodeInferRequest(
     if (raw.dataStart < 0) {
       throw invalidArgument(`input '${name}' has neither 'data' nor a 'binary_data_size' parameter`);
     }
-    inputs[name] = fillData(reader, raw.dataStart, name, spec.dtype!, raw.datatype!, raw.shape!);
+    inputs[name] = fillData(reader, raw.dataStart, name, spec.dtype!, raw.datatype!, raw.shape!, alloc);
   }
   if (binaryOffset < body.length) {
     throw invalidArgument(
@@ -285,6 +287,7 @@ function readInput(
   start: number,
   index: number,
   signature: SignatureInfo,
+  alloc: TensorAllocator,
 ): RawInput {
   if (reader.at(start) !== 0x7b) {
     reader.skipValue(start);
@@ -347,7 +350,7 @@ function readInput(
       case 'data':
         if (raw.name !== undefined && raw.datatype !== undefined && raw.shape !== undefined) {
           const spec = check();
-          raw.tensor = fillData(reader, v, raw.name, spec.dtype!, raw.datatype, raw.shape);
+          raw.tensor = fillData(reader, v, raw.name, spec.dtype!, raw.datatype, raw.shape, alloc);
           return reader.pos;
         }
         raw.dataStart = v;
@@ -406,12 +409,18 @@ const MODES: Record<Exclude<DType, 'complex64' | 'complex128'>, KServeMode> = {
 };
 
 /** Parses "data" (flat or nested, row-major) straight into a new tensor of `shape`. */
-function fillData(reader: JsonReader, start: number, name: string, dtype: DType, datatype: string, shape: number[]): Tensor {
+function fillData(
+  reader: JsonReader,
+  start: number,
+  name: string,
+  dtype: DType,
+  datatype: string,
+  shape: number[],
+  alloc: TensorAllocator,
+): Tensor {
   const count = elementCount(shape);
   const tensor: Tensor =
-    dtype === 'string'
-      ? { dtype, shape, data: new Array<Uint8Array>(count) }
-      : allocTensor(dtype as NumericDType, shape);
+    dtype === 'string' ? { dtype, shape, data: new Array<Uint8Array>(count) } : alloc(dtype as NumericDType, shape);
   const m = MODES[dtype as keyof typeof MODES];
   const ctx: FillContext = {
     dtypeName: datatype,

@@ -2,11 +2,12 @@
 // and responses, model status and metadata. Pure: bytes in, Tensors / strings out.
 //
 // API
-//   decodePredictRequest(body, resolveSignature)
+//   decodePredictRequest(body, resolveSignature, { alloc? })
 //       → { signatureName, inputs: Record<string, Tensor>, format: 'row' | 'columnar' }
 //     Row (`instances`) or columnar (`inputs`) format, single-input shorthands, {"b64": …} for
 //     DT_STRING, NaN / Infinity / -Infinity / Inf tokens, int64 beyond 2^53 exact. Numeric inputs
-//     are written straight into allocTensor() buffers (64-byte aligned native memory).
+//     are written straight into allocTensor() buffers (64-byte aligned native memory), or into
+//     `alloc`'s (plainTensor in worker threads, whose buffers can be transferred).
 //     `resolveSignature(name)` gets "serving_default" when the request names none, and should
 //     throw TF Serving's error for an unknown signature.
 //   encodePredictResponse(outputs, format) → JSON text ({"predictions": …} or {"outputs": …})
@@ -25,7 +26,7 @@
 // Deliberate differences from TF Serving are listed in src/codec/README.md.
 
 import { TF_DATATYPE_NAME, tfEnumName, type DType, type NumericDType } from '../engine/dtypes.js';
-import { allocTensor, type Tensor } from '../engine/tensor.js';
+import { allocTensor, type Tensor, type TensorAllocator } from '../engine/tensor.js';
 import {
   DEFAULT_SIGNATURE,
   formatShape,
@@ -70,6 +71,11 @@ export interface DecodedPredictRequest {
 }
 
 export type ResolveSignature = (name: string) => SignatureInfo;
+
+export interface DecodeOptions {
+  /** Numeric tensor allocator (default allocTensor: aligned native memory). */
+  alloc?: TensorAllocator;
+}
 
 /** TF's DataTypeString names, used in TF Serving's JSON error texts. */
 export const TF_TYPE_STRING: Record<DType, string> = {
@@ -149,7 +155,12 @@ function signatureNameAt(reader: JsonReader, start: number): string {
   return reader.readString(start);
 }
 
-export function decodePredictRequest(body: Uint8Array | string, resolveSignature: ResolveSignature): DecodedPredictRequest {
+export function decodePredictRequest(
+  body: Uint8Array | string,
+  resolveSignature: ResolveSignature,
+  options: DecodeOptions = {},
+): DecodedPredictRequest {
+  const alloc = options.alloc ?? allocTensor;
   const reader = new JsonReader(body);
   const docStart = openDocument(reader);
 
@@ -190,7 +201,7 @@ export function decodePredictRequest(body: Uint8Array | string, resolveSignature
       else inputsStart = start;
       if (!fast && (key === 'instances' ? inputsStart : instancesStart) < 0) {
         const g = guessSignature();
-        const r = g ? tryFastPath(reader, key, start, g.signature) : undefined;
+        const r = g ? tryFastPath(reader, key, start, g.signature, alloc) : undefined;
         if (r) {
           fast = { key, signatureName: g!.name, signature: g!.signature, inputs: r.inputs };
           return r.end;
@@ -212,7 +223,7 @@ export function decodePredictRequest(body: Uint8Array | string, resolveSignature
   const requested = signatureAt >= 0 ? signatureNameAt(reader, signatureAt) : '';
   const signatureName = requested === '' ? DEFAULT_SIGNATURE : requested;
   const signature = guess && guess.name === signatureName ? guess.signature : resolveSignature(signatureName);
-  const names = Object.keys(signature.inputs).sort();
+  const names = sortedInputNames(signature);
   if (names.length === 0) {
     throw invalidArgument(`Failed to get input map for signature: ${requested === '' ? 'DEFAULT' : requested}`);
   }
@@ -228,12 +239,24 @@ export function decodePredictRequest(body: Uint8Array | string, resolveSignature
     else inputs = measureOrDefer(reader, inputsStart, 'inputs').info as InputsInfo;
   }
   if (instances) {
-    return { signatureName, inputs: decodeRows(reader, instances, signature, names), format: 'row' };
+    return { signatureName, inputs: decodeRows(reader, instances, signature, names, alloc), format: 'row' };
   }
   if (inputs) {
-    return { signatureName, inputs: decodeColumns(reader, inputs, signature, names), format: 'columnar' };
+    return { signatureName, inputs: decodeColumns(reader, inputs, signature, names, alloc), format: 'columnar' };
   }
   throw invalidArgument("Missing 'inputs' or 'instances' key");
+}
+
+const SORTED_INPUT_NAMES = new WeakMap<SignatureInfo, readonly string[]>();
+
+/** The signature's input names, sorted (cached: signatures are immutable). */
+function sortedInputNames(signature: SignatureInfo): string[] {
+  let names = SORTED_INPUT_NAMES.get(signature);
+  if (!names) {
+    names = Object.freeze(Object.keys(signature.inputs).sort());
+    SORTED_INPUT_NAMES.set(signature, names);
+  }
+  return names as string[];
 }
 
 /** Measures instances / inputs; a structural error is kept (thrown in pass 2, after TF Serving's earlier checks). */
@@ -263,6 +286,7 @@ function tryFastPath(
   key: 'instances' | 'inputs',
   start: number,
   signature: SignatureInfo,
+  alloc: TensorAllocator,
 ): { end: number; inputs: Record<string, Tensor> } | undefined {
   const names = Object.keys(signature.inputs);
   try {
@@ -271,20 +295,20 @@ function tryFastPath(
       const first = reader.ws(start + 1);
       if (reader.at(first) === 0x5d || reader.isPlainObject(first)) return undefined;
       const name = names[0]!;
-      const r = fastTensor(reader, start, signature.inputs[name]!);
+      const r = fastTensor(reader, start, signature.inputs[name]!, alloc);
       return r && { end: r.end, inputs: { [name]: r.tensor } };
     }
     if (!reader.isPlainObject(start)) {
       if (names.length !== 1) return undefined;
       const name = names[0]!;
-      const r = fastTensor(reader, start, signature.inputs[name]!);
+      const r = fastTensor(reader, start, signature.inputs[name]!, alloc);
       return r && { end: r.end, inputs: { [name]: r.tensor } };
     }
     const out: Record<string, Tensor> = {};
     let ok = true;
     const end = reader.members(start, (k, v) => {
       if (!ok || !(k in signature.inputs) || k in out) return reader.skipValue(v);
-      const r = fastTensor(reader, v, signature.inputs[k]!);
+      const r = fastTensor(reader, v, signature.inputs[k]!, alloc);
       if (!r) {
         ok = false;
         return reader.skipValue(v);
@@ -300,13 +324,18 @@ function tryFastPath(
   }
 }
 
-function fastTensor(reader: JsonReader, start: number, spec: TensorSpec): { end: number; tensor: Tensor } | undefined {
+function fastTensor(
+  reader: JsonReader,
+  start: number,
+  spec: TensorSpec,
+  alloc: TensorAllocator,
+): { end: number; tensor: Tensor } | undefined {
   const dtype = spec.dtype;
   if (dtype === undefined || !JSON_INPUT_DTYPES.has(dtype)) return undefined;
   const m = MODES[dtype]!;
   let block: Tensor | undefined;
   const grow = (capacity: number, previous: NumericArray | undefined, used: number): NumericArray => {
-    block = allocTensor(dtype as NumericDType, [capacity]);
+    block = alloc(dtype as NumericDType, [capacity]);
     const next = block.data as NumericArray;
     if (previous && used > 0) (next as Uint8Array).set((previous as Uint8Array).subarray(0, used));
     return next;
@@ -400,6 +429,7 @@ function decodeRows(
   info: InstancesInfo,
   signature: SignatureInfo,
   names: string[],
+  alloc: TensorAllocator,
 ): Record<string, Tensor> {
   if (info.kind === 'notArray') throw invalidArgument("Excepting 'instances' to be an list/array");
   if (info.kind === 'empty') throw invalidArgument("No values in 'instances' array");
@@ -421,7 +451,7 @@ function decodeRows(
     }
     const n = info.elements.length;
     const rowCount = first.count;
-    const tensor = allocInput(reader, name, spec, [n, ...first.shape], first.start);
+    const tensor = allocInput(reader, name, spec, [n, ...first.shape], first.start, alloc);
     fill(reader, info.start, tensor, 0, n * rowCount, name, spec, (msg, leaf) =>
       invalidArgument(
         `Failed to process element: ${rowCount > 0 ? Math.floor(leaf / rowCount) : 0} of 'instances' list. Error: ${msg}`,
@@ -462,7 +492,7 @@ function decodeRows(
   const n = rows.length;
   for (const name of names) {
     const first = firstOf.get(name)!;
-    out[name] = allocInput(reader, name, signature.inputs[name]!, [n, ...first.shape], first.start);
+    out[name] = allocInput(reader, name, signature.inputs[name]!, [n, ...first.shape], first.start, alloc);
   }
   for (let i = 0; i < n; i++) {
     for (const { key, m } of rows[i]!.entries) {
@@ -488,6 +518,7 @@ function decodeColumns(
   info: InputsInfo,
   signature: SignatureInfo,
   names: string[],
+  alloc: TensorAllocator,
 ): Record<string, Tensor> {
   if (info.kind === 'error') {
     if (names.length > 1) {
@@ -506,7 +537,7 @@ function decodeColumns(
     }
     const name = names[0]!;
     const spec = signature.inputs[name]!;
-    const tensor = allocInput(reader, name, spec, info.m.shape, info.m.start);
+    const tensor = allocInput(reader, name, spec, info.m.shape, info.m.start, alloc);
     fill(reader, info.m.start, tensor, 0, info.m.count, name, spec, (msg) => invalidArgument(`${msg} (input '${name}')`));
     out[name] = tensor;
     return out;
@@ -516,7 +547,7 @@ function decodeColumns(
     if (m === undefined) throw invalidArgument(`Missing named input: ${name} in 'inputs' object.`);
     if (m instanceof JetserveError) throw new JetserveError(m.code, `${m.message} (input '${name}')`);
     const spec = signature.inputs[name]!;
-    const tensor = allocInput(reader, name, spec, m.shape, m.start);
+    const tensor = allocInput(reader, name, spec, m.shape, m.start, alloc);
     fill(reader, m.start, tensor, 0, m.count, name, spec, (msg) => invalidArgument(`${msg} (input '${name}')`));
     out[name] = tensor;
   }
@@ -539,7 +570,14 @@ const JSON_INPUT_DTYPES: ReadonlySet<DType> = new Set<DType>([
 ]);
 
 /** Allocates the input tensor after checking dtype support and the signature's shape. */
-function allocInput(reader: JsonReader, name: string, spec: TensorSpec, shape: number[], valueStart: number): Tensor {
+function allocInput(
+  reader: JsonReader,
+  name: string,
+  spec: TensorSpec,
+  shape: number[],
+  valueStart: number,
+  alloc: TensorAllocator,
+): Tensor {
   const dtype = spec.dtype;
   if (dtype === undefined || !JSON_INPUT_DTYPES.has(dtype)) {
     const typeName = dtype ? TF_TYPE_STRING[dtype] : tfEnumName(spec.tfDtype);
@@ -556,7 +594,7 @@ function allocInput(reader: JsonReader, name: string, spec: TensorSpec, shape: n
     for (const d of shape) count *= d;
     return { dtype, shape, data: new Array<Uint8Array>(count) };
   }
-  return allocTensor(dtype as NumericDType, shape);
+  return alloc(dtype as NumericDType, shape);
 }
 
 function firstLeafText(reader: JsonReader, p: number): string {

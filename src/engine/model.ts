@@ -10,6 +10,7 @@ import {
   shapeCompatible,
   type SignatureInfo,
   type TensorSpec,
+  signatureNotFound,
 } from './signature.js';
 import { assertConsistent, toTensor, type Tensor, type TensorLike } from './tensor.js';
 import { invalidArgument, JetserveError } from '../errors.js';
@@ -163,11 +164,7 @@ export class Model {
 
   private preparedSignature(name: string): PreparedSignature {
     const sig = this.prepared.get(name);
-    if (!sig) {
-      throw invalidArgument(
-        `Serving signature name: "${name}" not found in signature def (signatures: ${[...this.prepared.keys()].join(', ')})`,
-      );
-    }
+    if (!sig) throw signatureNotFound(name, [...this.prepared.keys()]);
     return sig;
   }
 }

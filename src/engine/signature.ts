@@ -2,6 +2,7 @@
 // input and output (name in the graph, dtype, shape). Codecs use it to decode requests.
 
 import type { DType } from './dtypes.js';
+import { invalidArgument, type JetserveError } from '../errors.js';
 
 export interface TensorSpec {
   /** Graph tensor name, e.g. "serving_default_x:0". */
@@ -40,4 +41,9 @@ export function shapeCompatible(expected: number[] | null, shape: readonly numbe
 
 export function formatShape(shape: readonly number[] | null): string {
   return shape === null ? '<unknown rank>' : `[${shape.join(',')}]`;
+}
+
+/** The error for an unknown signature name (TF Serving's text; `known`: the model's signature keys). */
+export function signatureNotFound(name: string, known: readonly string[]): JetserveError {
+  return invalidArgument(`Serving signature name: "${name}" not found in signature def (signatures: ${known.join(', ')})`);
 }

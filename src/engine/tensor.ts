@@ -62,9 +62,49 @@ export function isTensor(value: unknown): value is Tensor {
 export function allocTensor(dtype: NumericDType, shape: readonly number[]): Tensor & { data: NumericData } {
   const count = elementCount(shape);
   const Ctor = TYPED_ARRAY_OF[dtype];
-  const buffer = allocAligned(count * BYTES_PER_ELEMENT[dtype]);
-  return { dtype, shape: [...shape], data: new Ctor(buffer, 0, count * componentsPerElement(dtype)) };
+  const byteLength = count * BYTES_PER_ELEMENT[dtype];
+  let buffer: ArrayBuffer;
+  let offset = 0;
+  if (byteLength === 0 || byteLength > SLAB_MAX_BYTES) {
+    buffer = allocAligned(byteLength);
+  } else {
+    const size = (byteLength + 63) & ~63;
+    if (slabUsed + size > SLAB_BYTES) {
+      slab = allocAligned(SLAB_BYTES);
+      slabUsed = 0;
+    }
+    buffer = slab!;
+    offset = slabUsed;
+    slabUsed += size;
+  }
+  return { dtype, shape: [...shape], data: new Ctor(buffer, offset, count * componentsPerElement(dtype)) };
 }
+
+/**
+ * How a decoder allocates numeric tensors: allocTensor (aligned native memory, zero copy into TF)
+ * by default; plainTensor where native memory cannot be used (worker threads: native-backed
+ * ArrayBuffers cannot be transferred between threads).
+ */
+export type TensorAllocator = (dtype: NumericDType, shape: readonly number[]) => Tensor & { data: NumericData };
+
+/** A zero-filled tensor in a plain (transferable) ArrayBuffer of its own; TF copies it once. */
+export const plainTensor: TensorAllocator = (dtype, shape) => {
+  const count = elementCount(shape);
+  const Ctor = TYPED_ARRAY_OF[dtype];
+  return { dtype, shape: [...shape], data: new Ctor(count * componentsPerElement(dtype)) };
+};
+
+// Small tensors are carved from a shared slab: each allocAligned() call creates an external
+// ArrayBuffer with a finalizer (~3 µs, more with the GC work it causes), which for a request's
+// 16-byte input was the largest single cost on the REST hot path. Slab regions are 64-byte aligned
+// at a 64-byte aligned offset of a registered native block, so TF still adopts them without a copy
+// (the addon looks the block up by its base and keeps it alive while any TF tensor uses it).
+// Regions are never reused: a slab is freed when its last view and TF tensor are gone, so a
+// long-lived small tensor keeps at most SLAB_BYTES alive. Fresh slabs are zero-filled.
+const SLAB_BYTES = 64 * 1024;
+const SLAB_MAX_BYTES = 1024;
+let slab: ArrayBuffer | undefined;
+let slabUsed = SLAB_BYTES;
 
 /** Number of typed-array values a numeric tensor of this shape needs. */
 export function valueCount(dtype: DType, shape: readonly number[]): number {

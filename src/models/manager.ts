@@ -225,8 +225,42 @@ export class ServableVersion implements Servable {
     } catch (err) {
       result = Promise.reject(err);
     }
-    const settled = result.finally(() => this.release());
-    return options.deadline === undefined ? settled : withDeadline(settled, options.deadline);
+    // one reaction settles everything (release, deadline timer, caller): this is on every
+    // request's path, and finally() + a separate deadline wrapper cost three promise hops
+    const deadline = options.deadline;
+    if (deadline === undefined) {
+      return result.then(
+        (outputs) => {
+          this.release();
+          return outputs;
+        },
+        (err: unknown) => {
+          this.release();
+          throw err;
+        },
+      );
+    }
+    const remaining = deadline - Date.now();
+    if (remaining <= 0) {
+      const release = () => this.release();
+      result.then(release, release);
+      return Promise.reject(deadlineExceeded());
+    }
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(deadlineExceeded()), remaining);
+      result.then(
+        (outputs) => {
+          clearTimeout(timer);
+          this.release();
+          resolve(outputs);
+        },
+        (err: unknown) => {
+          clearTimeout(timer);
+          this.release();
+          reject(err);
+        },
+      );
+    });
   }
 
   /**
@@ -279,26 +313,8 @@ export class ServableVersion implements Servable {
 }
 
 /** Rejects with DEADLINE_EXCEEDED if `work` has not settled by `deadline` (Date.now() ms). */
-function withDeadline<T>(work: Promise<T>, deadline: number): Promise<T> {
-  const remaining = deadline - Date.now();
-  const exceeded = () => new JetserveError('DEADLINE_EXCEEDED', 'Deadline exceeded: the model run did not finish in time');
-  if (remaining <= 0) {
-    work.catch(() => {});
-    return Promise.reject(exceeded());
-  }
-  return new Promise<T>((resolve, reject) => {
-    const timer = setTimeout(() => reject(exceeded()), remaining);
-    work.then(
-      (value) => {
-        clearTimeout(timer);
-        resolve(value);
-      },
-      (err: unknown) => {
-        clearTimeout(timer);
-        reject(err);
-      },
-    );
-  });
+function deadlineExceeded(): JetserveError {
+  return new JetserveError('DEADLINE_EXCEEDED', 'Deadline exceeded: the model run did not finish in time');
 }
 
 

@@ -189,6 +189,30 @@ describe('merged runs match unbatched results row by row', () => {
   });
 });
 
+describe('coalescing requests of one event-loop turn', () => {
+  it('with slots free, the first request starts at once and the rest of the turn shares one run', async () => {
+    const c = biggest(loadOracle('mlp').cases);
+    const n = c.inputs.x!.shape[0]!;
+    const b = batcher(mlp, { numBatchThreads: 2 });
+    // ten requests in one synchronous burst, as sockets read in one poll phase arrive
+    const results = await Promise.all(Array.from({ length: 10 }, (_, k) => b.run({ x: rows(c.inputs.x!, k % n) })));
+    results.forEach((out, k) => expectTensorClose(out.y!, rows(c.outputs.y!, k % n), 1e-5, 1e-6, `request ${k}`));
+    // one alone (the idle fast path), nine merged — not one run per free slot
+    expect(b.metrics.tfRuns).toBe(2);
+    expect(b.metrics.mergedRequests).toBe(9);
+  });
+
+  it('a request of max_batch_size rows or more still takes a free slot at once', async () => {
+    const c = biggest(loadOracle('mlp').cases);
+    const n = c.inputs.x!.shape[0]!;
+    const b = batcher(mlp, { numBatchThreads: 2, maxBatchSize: n, maxEnqueuedBatches: 1 });
+    // queued, the second would fill the queue and a third would be refused; instead it runs
+    const results = await Promise.all([0, 1, 2].map(() => b.run({ x: rows(c.inputs.x!, 0, n) })));
+    results.forEach((out) => expectTensorClose(out.y!, c.outputs.y!, 1e-5, 1e-6));
+    expect(b.metrics.rejectedQueueFull).toBe(0);
+  });
+});
+
 describe('padding to allowed_batch_sizes', () => {
   it('pads merged batches up to the next allowed size and drops the padding from outputs', async () => {
     const c = biggest(loadOracle('mlp').cases);

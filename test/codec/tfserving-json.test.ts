@@ -9,7 +9,7 @@ import {
   encodeErrorBody,
   encodePredictResponse,
 } from '../../src/codec/tfserving-json.js';
-import type { Tensor } from '../../src/engine/tensor.js';
+import { plainTensor, type Tensor, type TensorAllocator } from '../../src/engine/tensor.js';
 import type { SignatureInfo } from '../../src/engine/signature.js';
 import { invalidArgument } from '../../src/errors.js';
 import { expectError, sig, text, utf8 } from './helpers.js';
@@ -193,16 +193,29 @@ describe('decodePredictRequest: value conversion', () => {
     expect(text(d[5]!)).toBe('a'); // padding optional
   });
 
-  it('writes numbers into an allocTensor block (single pass; the view may be shorter than the block)', () => {
-    const r = decode('{"inputs": [1, 2, 3]}');
+  it('writes numbers into an allocated block (single pass; the view may be shorter than the block)', () => {
+    // allocTensor carves small blocks out of a shared slab, so the blocks are observed through an
+    // injected allocator that gives each its own buffer
+    const blocks: number[] = [];
+    const alloc: TensorAllocator = (dtype, shape) => {
+      const t = plainTensor(dtype, shape);
+      blocks.push(t.data.byteLength);
+      return t;
+    };
+    const r = decodePredictRequest('{"inputs": [1, 2, 3]}', one(f32), { alloc });
     const data = r.inputs.x!.data as Float32Array;
     expect(data.byteOffset).toBe(0);
     expect(data.length).toBe(3);
     expect(data.buffer.byteLength).toBeGreaterThanOrEqual(12);
+    expect(blocks.at(-1)).toBe(data.buffer.byteLength);
     // signature_name after the values: the precise two-pass path, exact-size block
-    const late = decodePredictRequest('{"inputs": [1, 2, 3], "signature_name": "other"}', one(f32));
+    blocks.length = 0;
+    const late = decodePredictRequest('{"inputs": [1, 2, 3], "signature_name": "other"}', one(f32), { alloc });
     expect((late.inputs.x!.data as Float32Array).buffer.byteLength).toBe(12);
     expect([...(late.inputs.x!.data as Float32Array)]).toEqual([1, 2, 3]);
+    expect(blocks.at(-1)).toBe(12); // the precise pass allocates exactly (after a discarded fast attempt)
+    // and by default the block is allocTensor's
+    expect(decode('{"inputs": [1, 2, 3]}').inputs.x!.data.length).toBe(3);
   });
 
   it('fast and precise paths agree (growth past the first estimate, every dtype family)', () => {

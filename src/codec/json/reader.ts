@@ -184,6 +184,8 @@ export class JsonReader {
     // which fails every comparison. So the view must end exactly at the readable region.
     this.b = length !== undefined && length < bytes.length ? bytes.subarray(0, length) : bytes;
     this.n = this.b.length;
+    // a Buffer body (the HTTP server's) serves latin1() itself: no second view per request
+    if (Buffer.isBuffer(this.b)) this.bufView = this.b;
   }
 
   // ---- errors ----

@@ -16,7 +16,7 @@ import {
   encodeKServeModelMetadata,
   encodeTritonModelConfig,
 } from '../../codec/kserve-json.js';
-import type { Tensor } from '../../engine/tensor.js';
+import type { Tensor, TensorAllocator } from '../../engine/tensor.js';
 import { invalidArgument, JetserveError } from '../../errors.js';
 import { JsonReader } from '../../codec/json/reader.js';
 import {
@@ -29,6 +29,9 @@ import {
 } from '../../codec/tfserving-json.js';
 
 export { FLATBUFFERS_CONTENT_TYPE };
+
+/** What decoding needs from a model: its signatures (a Model, or plain data in a worker thread). */
+export type SignatureSource = Pick<Model, 'signatures' | 'signature' | 'source'>;
 
 export interface DecodedRequest {
   signature: string;
@@ -47,9 +50,12 @@ export interface KServeInferRequest extends DecodedRequest {
   binaryOutputs: string[];
 }
 
-/** TF Serving predict JSON: row (instances) or columnar (inputs). */
-export function decodeTfPredict(body: Uint8Array, model: Model): TfPredictRequest {
-  const decoded = decodePredictRequest(body, (name) => model.signature(name));
+/**
+ * TF Serving predict JSON: row (instances) or columnar (inputs). `alloc`: numeric tensor memory
+ * (default aligned native; the JSON offload workers pass plainTensor).
+ */
+export function decodeTfPredict(body: Uint8Array, model: SignatureSource, alloc?: TensorAllocator): TfPredictRequest {
+  const decoded = decodePredictRequest(body, (name) => model.signature(name), alloc ? { alloc } : {});
   return { signature: decoded.signatureName, inputs: decoded.inputs, format: decoded.format };
 }
 
@@ -136,7 +142,7 @@ function requestedSignature(body: Uint8Array, jsonLength: number | undefined): s
 }
 
 /** The signature KServe requests run: serving_default, else the first public one. */
-export function kserveSignature(model: Model): [string, SignatureInfo] {
+export function kserveSignature(model: SignatureSource): [string, SignatureInfo] {
   const sigs = model.signatures;
   const def = sigs[DEFAULT_SIGNATURE];
   if (def) return [DEFAULT_SIGNATURE, def];
@@ -149,10 +155,15 @@ export function kserveSignature(model: Model): [string, SignatureInfo] {
  * KServe v2 infer: JSON, or JSON header + binary tensors when `jsonLength` (the
  * Inference-Header-Content-Length header) is set; 0 = a raw binary request.
  */
-export function decodeKServeInfer(body: Uint8Array, jsonLength: number | undefined, model: Model): KServeInferRequest {
+export function decodeKServeInfer(
+  body: Uint8Array,
+  jsonLength: number | undefined,
+  model: SignatureSource,
+  alloc?: TensorAllocator,
+): KServeInferRequest {
   const requested = requestedSignature(body, jsonLength);
   const [signature, info] = requested === undefined ? kserveSignature(model) : [requested, model.signature(requested)];
-  const decoded = decodeInferRequest(body, jsonLength, info);
+  const decoded = decodeInferRequest(body, jsonLength, info, alloc ? { alloc } : {});
   return {
     signature,
     inputs: decoded.inputs,

@@ -60,6 +60,8 @@ export interface ExchangeLimits {
   maxBodyBytes: number;
   /** Whole-request timeout in ms; 0 = none. */
   timeoutMs: number;
+  /** The server's pending request timeouts (one timer for all of them). */
+  timeouts: TimeoutList;
   /** Native uWS (tryEnd/onWritable available) or the node:http fallback. */
   native: boolean;
   /** Counters the server reports (tests read them). */
@@ -101,8 +103,13 @@ export class Exchange {
   private responded = false;
   private completed = false;
   private readingBody = false;
-  private timer: NodeJS.Timeout | undefined;
   private bodyPromise: Promise<Uint8Array> | undefined;
+  /** @internal TimeoutList links (armed: in the list). */
+  timeoutPrev: Exchange | undefined = undefined;
+  timeoutNext: Exchange | undefined = undefined;
+  timeoutArmed = false;
+  /** performance.now() at which the timeout fires. */
+  timeoutAt = 0;
 
   constructor(
     private readonly res: HttpResponse,
@@ -111,15 +118,17 @@ export class Exchange {
     /** Called exactly once when the exchange is over (response fully written, or aborted). */
     private readonly onComplete: (ex: Exchange) => void,
   ) {
-    this.method = req.getMethod().toLowerCase();
+    // native uWS already answers in lower case; the fallback may not
+    const method = req.getMethod();
+    this.method = method === 'post' || method === 'get' ? method : method.toLowerCase();
     const url = req.getUrl();
     const q = url.indexOf('?'); // the fallback keeps the query string in getUrl()
     this.url = q === -1 ? url : url.slice(0, q);
     this.contentType = req.getHeader('content-type');
     this.contentEncoding = req.getHeader('content-encoding');
-    this.inferenceHeaderLength = req.getHeader('inference-header-content-length');
-    const cl = req.getHeader('content-length');
-    this.contentLength = cl === '' ? undefined : /^\d+$/.test(cl) ? Number(cl) : NaN;
+    // only KServe v2 reads it: /v1 requests skip the header lookup
+    this.inferenceHeaderLength = this.url.charCodeAt(2) === 0x32 ? req.getHeader('inference-header-content-length') : '';
+    this.contentLength = parseContentLength(req.getHeader('content-length'));
     this.started = Date.now();
     this.deadline = limits.timeoutMs > 0 ? this.started + limits.timeoutMs : undefined;
     res.onAborted(() => {
@@ -212,23 +221,25 @@ export class Exchange {
 
   /** Arms the request timeout (408 while the body is arriving, 504 afterwards). */
   armTimeout(): void {
-    if (this.deadline === undefined || this.timer) return;
-    this.timer = setTimeout(() => {
-      this.timer = undefined;
-      if (this.done) return;
-      this.limits.stats.timedOut++;
-      if (this.readingBody) {
-        this.sendJson(408, errorBody(`Request body not received within ${this.limits.timeoutMs} ms`), [], true);
-      } else {
-        this.sendError(
-          new JetserveError(
-            'DEADLINE_EXCEEDED',
-            `Deadline exceeded: request did not complete within ${this.limits.timeoutMs} ms (--rest_api_timeout_in_ms)`,
-          ),
-        );
-      }
-    }, this.limits.timeoutMs);
-    this.timer.unref?.();
+    if (this.deadline === undefined || this.timeoutArmed || this.completed) return;
+    this.timeoutAt = performance.now() + this.limits.timeoutMs;
+    this.limits.timeouts.add(this);
+  }
+
+  /** @internal The deadline passed (called by the TimeoutList). */
+  timedOut(): void {
+    if (this.done) return;
+    this.limits.stats.timedOut++;
+    if (this.readingBody) {
+      this.sendJson(408, errorBody(`Request body not received within ${this.limits.timeoutMs} ms`), [], true);
+    } else {
+      this.sendError(
+        new JetserveError(
+          'DEADLINE_EXCEEDED',
+          `Deadline exceeded: request did not complete within ${this.limits.timeoutMs} ms (--rest_api_timeout_in_ms)`,
+        ),
+      );
+    }
   }
 
   sendJson(status: number, body: string | Uint8Array, headers: Headers = [], closeConnection = false): void {
@@ -286,10 +297,7 @@ export class Exchange {
   }
 
   private clearTimer(): void {
-    if (this.timer) {
-      clearTimeout(this.timer);
-      this.timer = undefined;
-    }
+    if (this.timeoutArmed) this.limits.timeouts.remove(this);
   }
 
   private finish(): void {
@@ -306,6 +314,69 @@ const inflateAsync = promisify(inflate);
 /** {"error": message}, as TF Serving writes it (KServe uses the same shape). */
 export function errorBody(message: string): string {
   return encodeErrorBody(message);
+}
+
+/** Content-Length: undefined when absent, NaN unless all digits. */
+function parseContentLength(value: string): number | undefined {
+  const n = value.length;
+  if (n === 0) return undefined;
+  for (let i = 0; i < n; i++) {
+    const c = value.charCodeAt(i);
+    if (c < 0x30 || c > 0x39) return NaN;
+  }
+  return Number(value);
+}
+
+/**
+ * The server's armed request timeouts, oldest first. Every exchange of a server has the same
+ * timeout, so arrival order is deadline order: an intrusive doubly linked list (O(1) add and
+ * remove, no allocation) and one timer for the head replace a setTimeout/clearTimeout pair per
+ * request. The timer is re-armed lazily: when it fires early (its exchange finished), it re-arms
+ * for the current head. Times are monotonic (performance.now()), as setTimeout's are.
+ */
+export class TimeoutList {
+  private head: Exchange | undefined;
+  private tail: Exchange | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private readonly fire = () => this.expire();
+
+  add(ex: Exchange): void {
+    ex.timeoutArmed = true;
+    ex.timeoutPrev = this.tail;
+    ex.timeoutNext = undefined;
+    if (this.tail) this.tail.timeoutNext = ex;
+    else this.head = ex;
+    this.tail = ex;
+    if (this.timer === undefined) this.arm(ex.timeoutAt);
+  }
+
+  remove(ex: Exchange): void {
+    ex.timeoutArmed = false;
+    const { timeoutPrev: prev, timeoutNext: next } = ex;
+    if (prev) prev.timeoutNext = next;
+    else this.head = next;
+    if (next) next.timeoutPrev = prev;
+    else this.tail = prev;
+    ex.timeoutPrev = ex.timeoutNext = undefined;
+    // the timer stays armed when the list empties: it fires once, finds nothing and stops
+  }
+
+  private arm(at: number): void {
+    this.timer = setTimeout(this.fire, Math.max(0, at - performance.now()));
+    this.timer.unref?.();
+  }
+
+  private expire(): void {
+    this.timer = undefined;
+    const now = performance.now();
+    let ex = this.head;
+    while (ex && ex.timeoutAt <= now) {
+      this.remove(ex);
+      ex.timedOut();
+      ex = this.head;
+    }
+    if (ex && this.timer === undefined) this.arm(ex.timeoutAt);
+  }
 }
 
 function tooLarge(size: number, limit: number): string {

@@ -181,7 +181,11 @@ function infer(ex: Exchange, ctx: HttpContext, name: string, versionText: string
       );
     }
     const servable = resolve(ctx, name, versionText);
-    const request = decodeKServeInfer(bytes, jsonLength, servable.model);
+    // large all-JSON bodies are decoded on the worker pool (same result, same errors)
+    const request =
+      jsonLength === undefined && ctx.offload?.wants(bytes.byteLength)
+        ? await ctx.offload.decodeKServeInfer(bytes, servable.model)
+        : decodeKServeInfer(bytes, jsonLength, servable.model);
     const outputs = await servable.run(request.inputs, {
       signature: request.signature,
       outputs: request.outputs,

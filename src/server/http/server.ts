@@ -5,7 +5,8 @@
 
 import { asJetserveError } from '../../errors.js';
 import type { ModelResolver } from '../../models/servable.js';
-import { Exchange, errorBody, type ExchangeLimits, type HttpStats } from './exchange.js';
+import { Exchange, TimeoutList, errorBody, type ExchangeLimits, type HttpStats } from './exchange.js';
+import { DEFAULT_JSON_OFFLOAD_THRESHOLD_BYTES, JsonOffload } from './json-offload.js';
 import { handleKServe } from './kserve.js';
 import { handleRepository } from './repository.js';
 import { handleTfServing } from './tfserving.js';
@@ -28,6 +29,13 @@ export interface HttpServerOptions {
   serverInfo?: Record<string, unknown>;
   /** Serve the KServe/Triton model repository API under /v2/repository (--enable_model_repository_api). */
   repositoryApi?: boolean;
+  /**
+   * --json_offload_threshold_bytes: TF Serving predict / KServe infer JSON bodies of at least this
+   * size are decoded on a worker-thread pool, off the event loop. 0 = never. Default 64 KiB.
+   */
+  jsonOffloadThresholdBytes?: number;
+  /** Worker threads for JSON offloading (default: cores - 1, at least 1). */
+  jsonOffloadThreads?: number;
 }
 
 const SHADOW_RE = /^\/v2\/models\/([^/]+)\/shadow\/?$/;
@@ -41,6 +49,8 @@ export interface HttpContext {
   readonly engine: HttpEngineInfo;
   readonly serverInfo: Record<string, unknown>;
   readonly log: (message: string) => void;
+  /** Large-JSON decoding off the event loop (undefined: off). */
+  readonly offload: JsonOffload | undefined;
 }
 
 export class HttpServer {
@@ -50,7 +60,9 @@ export class HttpServer {
   private readonly ctx: HttpContext;
   private listenSocket: us_listen_socket | undefined;
   private boundPort = 0;
-  private readonly active = new Set<Exchange>();
+  /** Exchanges received and not yet over (a count: each completes exactly once). */
+  private active = 0;
+  private readonly exchangeDone = (ex: Exchange) => this.completed(ex);
   private idleWaiters: (() => void)[] = [];
   private stopping = false;
   private readonly repositoryApi: boolean;
@@ -64,6 +76,7 @@ export class HttpServer {
       timeoutMs: options.timeoutMs ?? DEFAULT_REST_TIMEOUT_MS,
       native: httpEngine.native,
       stats: { backpressured: 0, aborted: 0, timedOut: 0 },
+      timeouts: new TimeoutList(),
     };
     this.repositoryApi = options.repositoryApi ?? false;
     this.ctx = {
@@ -71,11 +84,12 @@ export class HttpServer {
       engine: httpEngine,
       serverInfo: options.serverInfo ?? {},
       log: options.log ?? ((m) => console.error(m)),
+      offload: jsonOffload(options),
     };
     this.app = uWS.App();
     this.app.any('/*', (res, req) => {
-      const ex = new Exchange(res, req, this.limits, (done) => this.completed(done));
-      this.active.add(ex);
+      const ex = new Exchange(res, req, this.limits, this.exchangeDone);
+      this.active++;
       try {
         this.dispatch(ex);
       } catch (err) {
@@ -96,7 +110,7 @@ export class HttpServer {
 
   /** Requests received and not yet answered. */
   get inFlight(): number {
-    return this.active.size;
+    return this.active;
   }
 
   /**
@@ -112,6 +126,7 @@ export class HttpServer {
         }
         this.listenSocket = socket;
         this.boundPort = uWS.us_socket_local_port(socket);
+        this.ctx.offload?.warm();
         resolve(this.boundPort);
       };
       if (host === undefined) this.app.listen(port, done);
@@ -129,7 +144,7 @@ export class HttpServer {
       uWS.us_listen_socket_close(this.listenSocket);
       this.listenSocket = undefined;
     }
-    if (this.active.size > 0) {
+    if (this.active > 0) {
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, drainMs);
         this.idleWaiters.push(() => {
@@ -140,6 +155,12 @@ export class HttpServer {
     }
     // native uWS: close keep-alive sockets too; the fallback has no app.close()
     (this.app as { close?: () => void }).close?.();
+    await this.ctx.offload?.close();
+  }
+
+  /** The JSON offload pool (undefined when --json_offload_threshold_bytes is 0). */
+  get jsonOffload(): JsonOffload | undefined {
+    return this.ctx.offload;
   }
 
   private dispatch(ex: Exchange): void {
@@ -191,8 +212,8 @@ export class HttpServer {
   }
 
   private completed(ex: Exchange): void {
-    this.active.delete(ex);
-    if (this.active.size === 0 && this.idleWaiters.length > 0) {
+    this.active--;
+    if (this.active === 0 && this.idleWaiters.length > 0) {
       const waiters = this.idleWaiters;
       this.idleWaiters = [];
       for (const w of waiters) w();
@@ -203,4 +224,10 @@ export class HttpServer {
   get closing(): boolean {
     return this.stopping;
   }
+}
+
+function jsonOffload(options: HttpServerOptions): JsonOffload | undefined {
+  const threshold = options.jsonOffloadThresholdBytes ?? DEFAULT_JSON_OFFLOAD_THRESHOLD_BYTES;
+  if (threshold === 0) return undefined;
+  return new JsonOffload({ thresholdBytes: threshold, ...(options.jsonOffloadThreads ? { threads: options.jsonOffloadThreads } : {}) });
 }

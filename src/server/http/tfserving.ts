@@ -53,24 +53,25 @@ export function handleTfServing(ex: Exchange, ctx: HttpContext): void {
     return;
   }
   if (ex.method === 'post') {
-    const m = POST_RE.exec(ex.url);
-    // the verb matches case-insensitively but dispatches on the lowercase spelling only
-    if (!m || !['predict', 'classify', 'regress'].includes(m[4]!)) return malformed(ex);
-    const [, rawName, rawVersion, rawLabel, verb] = m;
-    const spec = parseSpec(ex, rawName!, rawVersion, rawLabel);
-    if (!spec) return;
-    const kind = bodyKind(ex, verb as Verb);
+    const route = postRoute(ex);
+    if (!route) return;
+    const { spec, verb } = route;
+    const kind = bodyKind(ex, verb);
     if (kind instanceof HttpError) {
       ex.sendError(kind);
       return;
     }
-    // FlatBuffers bodies land in aligned native memory, so aligned tensor payloads reach TF in place
-    const body = ex.receiveBody(kind === 'flatbuffers' ? allocAlignedBytes : undefined);
+    // Large FlatBuffers bodies land in aligned native memory, so aligned tensor payloads reach TF
+    // in place. Small ones are copied into the tensor slab instead: an aligned block of its own
+    // costs several µs per request (external ArrayBuffer + finalizer), more than copying ≤ 64 KiB.
+    const zeroCopyBody = kind === 'flatbuffers' && (ex.contentLength ?? 0) >= FLATBUFFERS_ZERO_COPY_MIN_BYTES;
+    const body = ex.receiveBody(zeroCopyBody ? allocAlignedBytes : undefined);
     respondAsync(ex, ctx, async () => {
-      const bytes = await ex.decodedBody(body);
-      if (kind === 'flatbuffers') return predictFlatbuffers(ex, ctx, spec, bytes);
-      if (verb === 'predict') return predictJson(ex, ctx, spec, bytes);
-      return examplesJson(ex, ctx, spec, bytes, verb as 'classify' | 'regress');
+      const bytes = ex.contentEncoding === '' ? await body : await ex.decodedBody(body);
+      // `return await`: one promise hop fewer than returning the promise from an async function
+      if (kind === 'flatbuffers') return await predictFlatbuffers(ex, ctx, spec, bytes);
+      if (verb === 'predict') return await predictJson(ex, ctx, spec, bytes);
+      return await examplesJson(ex, ctx, spec, bytes, verb as 'classify' | 'regress');
     }, kind === 'flatbuffers' ? flatbuffersError : undefined);
     return;
   }
@@ -78,6 +79,40 @@ export function handleTfServing(ex: Exchange, ctx: HttpContext): void {
 }
 
 type Verb = 'predict' | 'classify' | 'regress';
+
+interface PostRoute {
+  readonly spec: Readonly<ModelSpec>;
+  readonly verb: Verb;
+}
+
+/**
+ * Parsed POST URLs. Clients post to the same few URLs over and over; the regex, the substrings and
+ * decodeURIComponent ran on every request and showed in the REST profile. Bounded: cleared when
+ * full. Only successful parses are kept (errors are answered from the regex path every time).
+ */
+const postRoutes = new Map<string, PostRoute>();
+const POST_ROUTES_MAX = 1024;
+
+function postRoute(ex: Exchange): PostRoute | undefined {
+  const cached = postRoutes.get(ex.url);
+  if (cached) return cached;
+  const m = POST_RE.exec(ex.url);
+  // the verb matches case-insensitively but dispatches on the lowercase spelling only
+  if (!m || !['predict', 'classify', 'regress'].includes(m[4]!)) {
+    malformed(ex);
+    return undefined;
+  }
+  const [, rawName, rawVersion, rawLabel, verb] = m;
+  const spec = parseSpec(ex, rawName!, rawVersion, rawLabel);
+  if (!spec) return undefined;
+  const route: PostRoute = { spec: Object.freeze(spec), verb: verb as Verb };
+  if (postRoutes.size >= POST_ROUTES_MAX) postRoutes.clear();
+  postRoutes.set(ex.url, route);
+  return route;
+}
+
+/** FlatBuffers bodies from this size on are received into aligned native memory (zero copy). */
+const FLATBUFFERS_ZERO_COPY_MIN_BYTES = 64 * 1024;
 
 /** Bodies allocated by allocAlignedBytes (64-byte aligned native memory). */
 const alignedBodies = new WeakSet<ArrayBufferLike>();
@@ -156,7 +191,10 @@ export function isJsonLike(type: string): boolean {
 
 async function predictJson(ex: Exchange, ctx: HttpContext, spec: ModelSpec, bytes: Uint8Array): Promise<void> {
   const servable = ctx.models.resolve(spec);
-  const request = decodeTfPredict(bytes, servable.model);
+  // large bodies are decoded on the worker pool (same result, same errors), off the event loop
+  const request = ctx.offload?.wants(bytes.byteLength)
+    ? await ctx.offload.decodeTfPredict(bytes, servable.model)
+    : decodeTfPredict(bytes, servable.model);
   const outputs = await servable.run(request.inputs, { signature: request.signature, deadline: ex.deadline });
   ex.sendJson(200, encodeTfPredict(outputs, request));
 }
