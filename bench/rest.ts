@@ -31,7 +31,9 @@
 // BENCH_LARGE_CONNECTIONS (16), BENCH_QUICK=1 (3 s runs), BENCH_PIN=0, BENCH_ONLY=comma list of
 // row keys (echo,fastapi,batch,nobatch,kserve,flat,large,large1m), BENCH_CPU_PROF=dir (jetserve children run
 // with --cpu-prof into dir), BENCH_JETSERVE_ARGS (extra CLI flags for every jetserve child),
-// BENCH_RUNTIME=tsx (run jetserve from src/ through tsx instead of rebuilding dist/ first).
+// BENCH_RUNTIME=tsx (run jetserve from src/ through tsx instead of rebuilding dist/ first),
+// BENCH_COMPARE_CLI=path/to/bin/jetserve.js (another build's CLI, e.g. an older commit's: its
+// batching and no-batching TF-JSON rows are measured too, same run, marked "[compare]").
 
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -54,6 +56,7 @@ const PIN = process.env.BENCH_PIN !== '0' && availableParallelism() >= 2;
 const ONLY = process.env.BENCH_ONLY ? new Set(process.env.BENCH_ONLY.split(',').map((s) => s.trim())) : undefined;
 const CPU_PROF = process.env.BENCH_CPU_PROF;
 const EXTRA_ARGS = (process.env.BENCH_JETSERVE_ARGS ?? '').split(/\s+/).filter(Boolean);
+const COMPARE_CLI = process.env.BENCH_COMPARE_CLI;
 const wanted = (key: string) => !ONLY || ONLY.has(key);
 
 // ---------------------------------------------------------------------------------------------
@@ -237,11 +240,11 @@ function buildDist(notes: string[]): void {
   }
 }
 
-async function startJetserve(label: string, model: string, basePath: string, extra: string[] = []): Promise<Child> {
+async function startJetserve(label: string, model: string, basePath: string, extra: string[] = [], cli?: string): Promise<Child> {
   const port = await freePort();
   const node = [
     ...(CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${CPU_PROF}`, `--cpu-prof-name=${label}-${Date.now()}.cpuprofile`] : []),
-    ...(runtime === 'dist' ? [join(ROOT, 'bin', 'jetserve.js')] : ['--import', 'tsx', join(ROOT, 'src', 'cli.ts')]),
+    ...(cli ? [cli] : runtime === 'dist' ? [join(ROOT, 'bin', 'jetserve.js')] : ['--import', 'tsx', join(ROOT, 'src', 'cli.ts')]),
     `--model_name=${model}`,
     `--model_base_path=${basePath}`,
     `--rest_api_port=${port}`,
@@ -501,6 +504,20 @@ async function main(): Promise<void> {
     await stopChild(js);
   }
 
+  if (COMPARE_CLI) {
+    for (const [key, label, extra] of [
+      ['batch', 'jetserve (batching) [compare]', []],
+      ['nobatch', 'jetserve (--enable_batching=false) [compare]', ['--enable_batching=false']],
+    ] as const) {
+      if (!wanted(key)) continue;
+      const js = await startJetserve(`compare-${key}`, 'mlp', mlpBase, [...extra], COMPARE_CLI);
+      const got = await probeOnce(js.port, tiny);
+      if (reference) assertClose(got, reference, `${label} (tiny MLP)`);
+      rows.push(await measure(`${key}-compare`, label, 'TF-JSON', target(js.port, tiny), tinyBody, CONNECTIONS));
+      await stopChild(js);
+    }
+  }
+
   // ---- large tensors ----
   const large: Row[] = [];
   const largeScenarios: { key: string; title: string; model: string; input: string; output: string; shape: number[]; fill: (i: number) => number }[] = [
@@ -559,7 +576,7 @@ async function main(): Promise<void> {
   const ratioLines: string[] = [];
   const echo = by('echo');
   const fastapi = by('fastapi');
-  for (const key of ['batch', 'nobatch', 'kserve', 'flat']) {
+  for (const key of ['batch', 'nobatch', 'kserve', 'flat', 'batch-compare', 'nobatch-compare']) {
     const r = by(key);
     if (!r) continue;
     const name = `${r.server} ${r.encoding}`;
@@ -608,6 +625,7 @@ async function main(): Promise<void> {
     cpuModel: cpus()[0]?.model,
     wrk: wrkVersion,
     config: {
+      compareCli: COMPARE_CLI,
       duration: DURATION,
       warmup: WARMUP,
       connections: CONNECTIONS,
