@@ -22,7 +22,8 @@
 //   encodeErrorBody(message) → {"error": "…"}
 //
 // Errors: JetserveError INVALID_ARGUMENT with TF Serving's texts (plus the input's name), or
-// UNIMPLEMENTED for input dtypes TF Serving's JSON can't convert (half, bfloat16, uint16, complex).
+// UNIMPLEMENTED for input dtypes JSON can't express (complex, resource); unlike TF Serving, half,
+// bfloat16 and uint16 inputs are accepted from JSON numbers.
 // Deliberate differences from TF Serving are listed in src/codec/README.md.
 
 import { TF_DATATYPE_NAME, tfEnumName, type DType, type NumericDType } from '../engine/dtypes.js';
@@ -554,8 +555,14 @@ function decodeColumns(
   return out;
 }
 
-/** Dtypes TF Serving's JSON reader converts (others → UNIMPLEMENTED). */
+/**
+ * Dtypes the JSON reader converts (others → UNIMPLEMENTED). jetserve also takes float16, bfloat16
+ * and uint16 from JSON numbers, which TF Serving answers with 501.
+ */
 const JSON_INPUT_DTYPES: ReadonlySet<DType> = new Set<DType>([
+  'float16',
+  'bfloat16',
+  'uint16',
   'float32',
   'float64',
   'int8',
@@ -610,6 +617,9 @@ interface ModeInfo {
 }
 
 const MODES: Partial<Record<DType, ModeInfo>> = {
+  float16: { mode: LeafMode.Float16 },
+  bfloat16: { mode: LeafMode.BFloat16 },
+  uint16: { mode: LeafMode.Int, min: 0, max: 65535 },
   float32: { mode: LeafMode.Float32 },
   float64: { mode: LeafMode.Float64 },
   int8: { mode: LeafMode.Int, min: -128, max: 127 },

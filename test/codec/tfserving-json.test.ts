@@ -417,10 +417,19 @@ describe('decodePredictRequest: errors', () => {
     expectError(() => decode('{"inputs": [{"b64": 1}]}', s), 'INVALID_ARGUMENT', 'not formatted correctly for base64 data');
   });
 
-  it('dtypes TF Serving JSON cannot convert → UNIMPLEMENTED', () => {
-    expectError(() => decode('{"inputs": [1.5]}', sig({ h: ['float16', null] })), 'UNIMPLEMENTED', 'Conversion of JSON Value: 1.5 to type: half', "input 'h'");
+  it('takes half, bfloat16 and uint16 from JSON numbers (TF Serving answers 501)', () => {
+    const h = decode('{"inputs": [1.5, -2, 65504]}', sig({ h: ['float16', null] })).inputs.h!;
+    expect(h.dtype).toBe('float16');
+    expect([...(h.data as Uint16Array)]).toEqual([0x3e00, 0xc000, 0x7bff]);
+    const b = decode('{"inputs": [1.5, -2]}', sig({ b: ['bfloat16', null] })).inputs.b!;
+    expect([...(b.data as Uint16Array)]).toEqual([0x3fc0, 0xc000]);
+    const u = decode('{"inputs": [0, 65535]}', sig({ u: ['uint16', null] })).inputs.u!;
+    expect([...(u.data as Uint16Array)]).toEqual([0, 65535]);
+    expectError(() => decode('{"inputs": [65536]}', sig({ u: ['uint16', null] })), 'INVALID_ARGUMENT', "input 'u'");
+  });
+
+  it('dtypes JSON cannot express → UNIMPLEMENTED', () => {
     expectError(() => decode('{"inputs": [[1, 2]]}', sig({ c: ['complex64', null] })), 'UNIMPLEMENTED', 'to type: complex64');
-    expectError(() => decode('{"inputs": [1]}', sig({ u: ['uint16', null] })), 'UNIMPLEMENTED', 'to type: uint16');
     expectError(() => decode('{"inputs": [1]}', sig({ r: { tfDtype: 20, shape: null } })), 'UNIMPLEMENTED', 'to type: DT_RESOURCE');
   });
 
