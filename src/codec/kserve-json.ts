@@ -30,7 +30,7 @@ import {
   kserveDatatype,
   tensorFromRaw,
 } from './kserve-binary.js';
-import { JsonNumber, JsonReader, LeafMode, type FillContext, type JsonValue } from './json/reader.js';
+import { JsonNumber, JsonReader, LEAF_MODES, LeafMode, type FillContext, type JsonValue } from './json/reader.js';
 import { flatList, jsonString, tfElementFormatter } from './json/writer.js';
 
 export type ParameterValue = string | number | boolean;
@@ -385,28 +385,7 @@ function readOutput(reader: JsonReader, start: number, index: number): Requested
   return out;
 }
 
-interface KServeMode {
-  mode: LeafMode;
-  min?: number;
-  max?: number;
-}
-
-const MODES: Record<Exclude<DType, 'complex64' | 'complex128'>, KServeMode> = {
-  float16: { mode: LeafMode.Float16 },
-  bfloat16: { mode: LeafMode.BFloat16 },
-  float32: { mode: LeafMode.Float32 },
-  float64: { mode: LeafMode.Float64 },
-  int8: { mode: LeafMode.Int, min: -128, max: 127 },
-  int16: { mode: LeafMode.Int, min: -32768, max: 32767 },
-  int32: { mode: LeafMode.Int, min: -2147483648, max: 2147483647 },
-  uint8: { mode: LeafMode.Int, min: 0, max: 255 },
-  uint16: { mode: LeafMode.Int, min: 0, max: 65535 },
-  uint32: { mode: LeafMode.Int, min: 0, max: 4294967295 },
-  int64: { mode: LeafMode.Int64 },
-  uint64: { mode: LeafMode.Uint64 },
-  bool: { mode: LeafMode.Bool },
-  string: { mode: LeafMode.String },
-};
+const MODES = LEAF_MODES;
 
 /** Parses "data" (flat or nested, row-major) straight into a new tensor of `shape`. */
 function fillData(

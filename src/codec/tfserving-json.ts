@@ -43,7 +43,9 @@ import {
   FAST_PATH_MISS,
   JsonNumber,
   JsonReader,
+  LEAF_MODES,
   LeafMode,
+  type LeafModeInfo,
   ParseErrors,
   type NumericArray,
   type FillContext,
@@ -610,28 +612,8 @@ function firstLeafText(reader: JsonReader, p: number): string {
   return reader.at(p) === 0x5d ? '[]' : reader.valueText(p);
 }
 
-interface ModeInfo {
-  mode: LeafMode;
-  min?: number;
-  max?: number;
-}
-
-const MODES: Partial<Record<DType, ModeInfo>> = {
-  float16: { mode: LeafMode.Float16 },
-  bfloat16: { mode: LeafMode.BFloat16 },
-  uint16: { mode: LeafMode.Int, min: 0, max: 65535 },
-  float32: { mode: LeafMode.Float32 },
-  float64: { mode: LeafMode.Float64 },
-  int8: { mode: LeafMode.Int, min: -128, max: 127 },
-  int16: { mode: LeafMode.Int, min: -32768, max: 32767 },
-  int32: { mode: LeafMode.Int, min: -2147483648, max: 2147483647 },
-  uint8: { mode: LeafMode.Int, min: 0, max: 255 },
-  uint32: { mode: LeafMode.Int, min: 0, max: 4294967295 },
-  int64: { mode: LeafMode.Int64 },
-  uint64: { mode: LeafMode.Uint64 },
-  bool: { mode: LeafMode.Bool },
-  string: { mode: LeafMode.StringOrB64 },
-};
+/** As KServe's, except that strings may also be {"b64": …} objects. */
+const MODES: Partial<Record<DType, LeafModeInfo>> = { ...LEAF_MODES, string: { mode: LeafMode.StringOrB64 } };
 
 function fill(
   reader: JsonReader,

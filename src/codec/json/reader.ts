@@ -15,6 +15,7 @@
 
 import { invalidArgument, JetserveError } from '../../errors.js';
 import { float32ToBfloat16Bits, float32ToHalfBits } from '../../engine/tensor.js';
+import type { DType } from '../../engine/dtypes.js';
 
 // ---- character codes ----
 const QUOTE = 0x22;
@@ -1315,3 +1316,27 @@ export function decodeBase64Strict(text: string): Uint8Array | undefined {
   const buf = Buffer.from(text, 'base64');
   return new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
 }
+
+/** How the reader parses JSON leaves of each dtype (integer ranges checked per dtype). */
+export interface LeafModeInfo {
+  mode: LeafMode;
+  min?: number;
+  max?: number;
+}
+
+export const LEAF_MODES: Record<Exclude<DType, 'complex64' | 'complex128'>, LeafModeInfo> = {
+  float16: { mode: LeafMode.Float16 },
+  bfloat16: { mode: LeafMode.BFloat16 },
+  float32: { mode: LeafMode.Float32 },
+  float64: { mode: LeafMode.Float64 },
+  int8: { mode: LeafMode.Int, min: -128, max: 127 },
+  int16: { mode: LeafMode.Int, min: -32768, max: 32767 },
+  int32: { mode: LeafMode.Int, min: -2147483648, max: 2147483647 },
+  uint8: { mode: LeafMode.Int, min: 0, max: 255 },
+  uint16: { mode: LeafMode.Int, min: 0, max: 65535 },
+  uint32: { mode: LeafMode.Int, min: 0, max: 4294967295 },
+  int64: { mode: LeafMode.Int64 },
+  uint64: { mode: LeafMode.Uint64 },
+  bool: { mode: LeafMode.Bool },
+  string: { mode: LeafMode.String },
+};
