@@ -437,7 +437,6 @@ async function main(): Promise<void> {
   const wrkVersion = requireWrk();
   const fixtures = await ensureFixtures();
   const mlpBase = join(fixtures, 'mlp');
-  const convBase = join(fixtures, 'conv');
   const rows: Row[] = [];
   const notes: string[] = [];
   console.error(`bench:rest — ${wrkVersion}; ${cpus().length} CPUs; ${PIN ? 'servers pinned to CPU 0, wrk to CPU 1' : 'unpinned'}`);

@@ -30,7 +30,7 @@ import {
   kserveDatatype,
   tensorFromRaw,
 } from './kserve-binary.js';
-import { JsonNumber, JsonReader, LEAF_MODES, LeafMode, type FillContext, type JsonValue } from './json/reader.js';
+import { JsonNumber, JsonReader, LEAF_MODES, type FillContext, type JsonValue } from './json/reader.js';
 import { flatList, jsonString, tfElementFormatter } from './json/writer.js';
 
 export type ParameterValue = string | number | boolean;

@@ -1,16 +1,19 @@
 // Warmup (TF Serving's saved_model_warmup): before a version becomes AVAILABLE, replay the requests
 // recorded in `<version dir>/assets.extra/tf_serving_warmup_requests` — a TFRecord file, one
-// serialized tensorflow.serving.PredictionLog per record, at most 1000 records, each replayed
-// `iterations` times. A missing file is fine; a corrupt file (DATA_LOSS) or a failing request fails
-// the load with a message naming the record.
+// serialized tensorflow.serving.PredictionLog per record (predict, classify, regress or
+// multi_inference log), at most 1000 records, each replayed `iterations` times. A missing file is
+// fine; a corrupt file (DATA_LOSS), a failing request or another log type (session_run_log,
+// predict_streamed_log → UNIMPLEMENTED, as TF Serving) fails the load with a message naming the record.
 
 import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { DEFAULT_SIGNATURE } from '../engine/signature.js';
 import type { Model } from '../engine/model.js';
 import { asJetserveError, JetserveError } from '../errors.js';
 import { decodePredictInputs, scanPredictRequest } from '../proto/predict.js';
 import { WireReader, WT_LEN } from '../proto/wire.js';
+import { classifyOrRegress, multiInference } from './example-methods.js';
+import type { Servable } from './servable.js';
 
 export interface WarmupOptions {
   /** --num_request_iterations_for_warmup (0 → 1). */
@@ -74,8 +77,11 @@ const LOG_TYPES: Record<number, string> = {
   7: 'predict_streamed_log',
 };
 
-/** The PredictRequest bytes of a PredictionLog's predict_log, or the log type it holds instead. */
-function predictRequestOf(record: Buffer): { request?: Buffer; type: string } {
+/**
+ * The log a PredictionLog record holds: its type and the bytes of its `request` (field 1 of every
+ * *Log message). The last log set wins, as protobuf's oneof does.
+ */
+function requestOf(record: Buffer): { request?: Buffer; type: string } {
   const r = new WireReader(record);
   let found: { request?: Buffer; type: string } = { type: 'none' };
   while (!r.done) {
@@ -84,16 +90,14 @@ function predictRequestOf(record: Buffer): { request?: Buffer; type: string } {
     if ((tag & 7) === WT_LEN && LOG_TYPES[field]) {
       const end = r.lenEnd();
       found = { type: LOG_TYPES[field]! };
-      if (field === 6) {
-        const inner = new WireReader(record, r.pos, end);
-        while (!inner.done) {
-          const t = inner.tag();
-          if (t >>> 3 === 1 && (t & 7) === WT_LEN) {
-            const e = inner.lenEnd();
-            found.request = record.subarray(inner.pos, e);
-            inner.pos = e;
-          } else inner.skip(t & 7, t >>> 3);
-        }
+      const inner = new WireReader(record, r.pos, end);
+      while (!inner.done) {
+        const t = inner.tag();
+        if (t >>> 3 === 1 && (t & 7) === WT_LEN) {
+          const e = inner.lenEnd();
+          found.request = record.subarray(inner.pos, e);
+          inner.pos = e;
+        } else inner.skip(t & 7, t >>> 3);
       }
       r.pos = end;
     } else {
@@ -101,6 +105,32 @@ function predictRequestOf(record: Buffer): { request?: Buffer; type: string } {
     }
   }
   return found;
+}
+
+/** Runs one logged request on the loading version, as TF Serving's warmup does per log type. */
+async function replay(target: Servable, type: string, request: Buffer): Promise<void> {
+  // the loading version answers whatever model spec the record names (TF Serving runs warmup on
+  // the version's session directly)
+  const resolve = () => target;
+  switch (type) {
+    case 'predict_log': {
+      const req = scanPredictRequest(request);
+      const signature = req.modelSpec?.signatureName || DEFAULT_SIGNATURE;
+      await target.run(decodePredictInputs(req), { signature, ...(req.outputFilter.length ? { outputs: req.outputFilter } : {}) });
+      return;
+    }
+    case 'classify_log':
+      await classifyOrRegress(request, 'classify', resolve);
+      return;
+    case 'regress_log':
+      await classifyOrRegress(request, 'regress', resolve);
+      return;
+    case 'multi_inference_log':
+      await multiInference(request, resolve);
+      return;
+    default:
+      throw new JetserveError('UNIMPLEMENTED', `Unsupported log_type for warmup: ${type}`);
+  }
 }
 
 /** Replays a version's warmup file on `model`. Returns the number of records replayed. */
@@ -112,29 +142,24 @@ export async function runWarmup(model: Model, versionDir: string, options: Warmu
     throw new JetserveError('INVALID_ARGUMENT', `${file}: ${records.length} warmup records, more than the limit of ${MAX_WARMUP_RECORDS}`);
   }
   const iterations = Math.max(1, options.iterations ?? 1);
+  const target: Servable = {
+    name: basename(dirname(versionDir)),
+    version: Number(basename(versionDir)) || 0,
+    model,
+    run: (inputs, runOptions) => model.run(inputs, runOptions),
+  };
   for (let i = 0; i < records.length; i++) {
     let log: { request?: Buffer; type: string };
     try {
-      log = predictRequestOf(records[i]!);
+      log = requestOf(records[i]!);
     } catch (err) {
       throw new JetserveError('DATA_LOSS', `${file}: record ${i} is not a PredictionLog: ${(err as Error).message}`);
     }
-    if (log.type !== 'predict_log') {
-      throw new JetserveError(
-        'UNIMPLEMENTED',
-        `${file}: record ${i} holds a ${log.type}; jetserve replays predict_log warmup records only`,
-      );
-    }
     try {
-      const req = scanPredictRequest(log.request ?? Buffer.alloc(0));
-      const signature = req.modelSpec?.signatureName || DEFAULT_SIGNATURE;
-      for (let k = 0; k < iterations; k++) {
-        const inputs = decodePredictInputs(req);
-        await model.run(inputs, { signature, ...(req.outputFilter.length ? { outputs: req.outputFilter } : {}) });
-      }
+      for (let k = 0; k < iterations; k++) await replay(target, log.type, log.request ?? Buffer.alloc(0));
     } catch (err) {
       const e = asJetserveError(err);
-      throw new JetserveError(e.code, `warmup record ${i} of ${file} failed: ${e.message}`);
+      throw new JetserveError(e.code, `warmup record ${i} (${log.type}) of ${file} failed: ${e.message}`);
     }
   }
   return records.length;

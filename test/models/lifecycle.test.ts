@@ -487,6 +487,95 @@ with tf.io.TFRecordWriter(sys.argv[1]) as w:
       await m2.close();
     }
   }, 120_000);
+  it('replays classify, regress and multi_inference logs; a wrong method or a session_run log fails the load', async () => {
+    const script = `
+import sys, tensorflow as tf
+from tensorflow_serving.apis import classification_pb2, regression_pb2, inference_pb2, prediction_log_pb2 as pl
+def examples(inp, xs):
+    for x in xs:
+        ex = inp.example_list.examples.add()
+        ex.features.feature['x'].float_list.value.append(x)
+def classify(sig):
+    req = classification_pb2.ClassificationRequest()
+    req.model_spec.name = 'w'; req.model_spec.signature_name = sig
+    examples(req.input, [1.0, 2.0])
+    return pl.PredictionLog(classify_log=pl.ClassifyLog(request=req))
+def regress(sig):
+    req = regression_pb2.RegressionRequest()
+    req.model_spec.name = 'w'; req.model_spec.signature_name = sig
+    examples(req.input, [3.0])
+    return pl.PredictionLog(regress_log=pl.RegressLog(request=req))
+def multi():
+    req = inference_pb2.MultiInferenceRequest()
+    for sig, method in (('classify_x_to_y', 'tensorflow/serving/classify'), ('regress_x_to_y2', 'tensorflow/serving/regress')):
+        t = req.tasks.add(); t.model_spec.name = 'w'; t.model_spec.signature_name = sig; t.method_name = method
+    examples(req.input, [4.0, 5.0, 6.0])
+    return pl.PredictionLog(multi_inference_log=pl.MultiInferenceLog(request=req))
+def session_run():
+    return pl.PredictionLog(session_run_log=pl.SessionRunLog())
+kinds = {'classify': lambda: classify('classify_x_to_y'), 'regress': lambda: regress('regress_x_to_y'),
+         'multi': multi, 'wrong': lambda: classify('regress_x_to_y'), 'session_run': session_run}
+for path, spec in zip(sys.argv[1::2], sys.argv[2::2]):
+    with tf.io.TFRecordWriter(path) as w:
+        for kind in spec.split(','):
+            w.write(kinds[kind]().SerializeToString())
+`;
+    // one base path per warmup file (version 1 of each); Python writes them all in one run
+    const files: [string, string][] = [
+      ['classify,regress,multi', basePath([1])],
+      ['classify,wrong', basePath([1])],
+      ['session_run', basePath([1])],
+    ];
+    const args = files.flatMap(([kinds, dir]) => {
+      mkdirSync(join(dir, '1', 'assets.extra'), { recursive: true });
+      return [join(dir, '1', 'assets.extra', 'tf_serving_warmup_requests'), kinds];
+    });
+    const r = spawnSync(python, ['-c', script, ...args], { encoding: 'utf8', env: { ...process.env, TF_CPP_MIN_LOG_LEVEL: '3' } });
+    expect(r.status, r.stderr).toBe(0);
+    const runs: string[] = [];
+    const loader: ModelLoader = async (d, o) => {
+      const model = await loadSavedModel(d, o);
+      const run = model.run.bind(model);
+      model.run = async (inputs, options) => {
+        const out = await run(inputs, options);
+        const n = (Object.values(inputs)[0]!.shape[0] ?? 1);
+        runs.push(`${options?.signature}:${n}:${Object.keys(out).sort().join('+')}`);
+        return out;
+      };
+      return model;
+    };
+
+    const good = files[0]![1];
+    const m = new ModelManager({ fileSystemPollWaitSeconds: 0, loader, warmup: {} });
+    try {
+      await m.addModel({ name: 'w', basePath: good });
+      expect(m.status('w')[0]!.state).toBe('AVAILABLE');
+      // half_plus_two: classify_x_to_y answers scores, regress_x_to_y(2) answer outputs
+      expect(runs).toEqual([
+        'classify_x_to_y:2:scores',
+        'regress_x_to_y:1:outputs',
+        'classify_x_to_y:3:scores',
+        'regress_x_to_y2:3:outputs',
+      ]);
+    } finally {
+      await m.close();
+    }
+
+    const cases: [string, string, RegExp][] = [
+      [files[1]![1], 'INVALID_ARGUMENT', /warmup record 1 \(classify_log\) of .* failed: Expected classification signature method_name to be tensorflow\/serving\/classify/],
+      [files[2]![1], 'UNIMPLEMENTED', /warmup record 0 \(session_run_log\) .* Unsupported log_type for warmup: session_run_log/],
+    ];
+    for (const [dir, code, message] of cases) {
+      const m2 = new ModelManager({ fileSystemPollWaitSeconds: 0, warmup: {} });
+      try {
+        await expect(m2.addModel({ name: 'w', basePath: dir })).rejects.toThrow(message);
+        expect(m2.status('w')[0]!.state).toBe('END');
+        expect(m2.status('w')[0]!.error?.code).toBe(code);
+      } finally {
+        await m2.close();
+      }
+    }
+  }, 120_000);
 });
 
 describe('REST status and the repository API', () => {

@@ -55,6 +55,13 @@ export function checkDeadline(deadline: number | undefined): void {
   if (deadline !== undefined && deadline <= Date.now()) throw deadlineExceeded();
 }
 
+/** The call's deadline, after checking it has not already passed. */
+export function liveDeadline(call: { getDeadline(): grpc.Deadline }): number | undefined {
+  const deadline = deadlineOf(call);
+  checkDeadline(deadline);
+  return deadline;
+}
+
 /**
  * A handler answers with the encoded response: one Buffer, or (jetserve's transport only) a list of
  * pieces written in order without being joined.

@@ -11,7 +11,7 @@ import { invalidArgument } from '../../errors.js';
 import type { ModelResolver } from '../../models/servable.js';
 import { PROTO_DIR, SERVICE_PROTO_FILES } from '../../proto/schemas.js';
 import type { Logger } from './common.js';
-import { HealthState, healthServiceDefinition, healthServiceHandlers, HEALTH_SERVICE } from './health.js';
+import { HealthState, healthServiceDefinition, healthServiceHandlers } from './health.js';
 import { inferenceServiceDefinition, inferenceServiceHandlers, INFERENCE_SERVICE } from './kserve.js';
 import { readSslConfigFile, sslServerCredentials, type SslConfig } from './ssl-config.js';
 import { GrpcTransportServer, type TransportOptions } from './transport/server.js';
