@@ -9,7 +9,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { asJetserveError } from './errors.js';
 import { ModelManager, type ModelConfig, type ModelManagerOptions } from './models/manager.js';
-import { readModelConfigFile } from './models/config.js';
+import { readModelConfigFile, repositoryModelConfigs } from './models/config.js';
 import { DEFAULT_MAX_BODY_BYTES, HttpServer } from './server/http/server.js';
 import { DEFAULT_JSON_OFFLOAD_THRESHOLD_BYTES } from './server/http/json-offload.js'; // JSON offload
 import { SERVER_VERSION } from './server/http/kserve.js';
@@ -137,6 +137,11 @@ const FLAGS = {
     kind: 'string',
     default: '',
     help: "ModelServerConfig listing the models (TF Serving text format; .json / .yaml / .yml files hold the same content as JSON / YAML). Replaces --model_name/--model_base_path. SIGHUP re-reads it; an invalid file is reported and the running config keeps serving.",
+  },
+  model_repository: {
+    kind: 'string',
+    default: '',
+    help: "jetserve: a Triton-style model repository — every sub-directory is a model of that name (its base path, latest version served). With --enable_model_repository_api, the index lists every directory and load adds ones created after start-up. Replaces --model_name/--model_base_path and --model_config_file.",
   },
   model_config_file_poll_wait_seconds: {
     kind: 'int',
@@ -276,6 +281,12 @@ function validate(flags: Flags): void {
   if (flags.model_config_file && flags.given.has('model_base_path')) {
     throw new UsageError('--model_config_file and --model_base_path are mutually exclusive (the config file lists every model)');
   }
+  if (flags.model_repository && (flags.model_config_file || flags.given.has('model_base_path') || flags.given.has('model_name'))) {
+    throw new UsageError('--model_repository replaces --model_config_file, --model_base_path and --model_name (each sub-directory is a model)');
+  }
+  if (flags.given.has('model_repository') && !flags.model_repository) {
+    throw new UsageError('--model_repository must not be empty');
+  }
   if (flags.model_config_file_poll_wait_seconds > 0 && !flags.model_config_file) {
     throw new UsageError('--model_config_file_poll_wait_seconds needs --model_config_file');
   }
@@ -397,9 +408,18 @@ export async function main(argv: readonly string[] = process.argv.slice(2)): Pro
   const log = (m: string) => process.stderr.write(`[jetserve] ${m}\n`);
 
   const fromFile = flags.model_config_file ? resolve(flags.model_config_file) : undefined;
-  const demo = !fromFile && !flags.given.has('model_base_path');
+  const repository = flags.model_repository ? resolve(flags.model_repository) : undefined;
+  const demo = !fromFile && !repository && !flags.given.has('model_base_path');
   let configs: ModelConfig[];
-  if (fromFile) {
+  if (repository) {
+    try {
+      configs = repositoryModelConfigs(repository);
+    } catch (err) {
+      process.stderr.write(`jetserve: invalid --model_repository: ${asJetserveError(err).message}\n`);
+      process.exit(1);
+    }
+    log(`model repository ${repository}: ${configs.map((c) => c.name).join(', ') || 'no models'}`);
+  } else if (fromFile) {
     try {
       configs = readModelConfigFile(fromFile);
     } catch (err) {
@@ -462,6 +482,7 @@ export async function main(argv: readonly string[] = process.argv.slice(2)): Pro
     loadRetryIntervalMicros: flags.load_retry_interval_micros,
     allowVersionLabelsForUnavailableModels: flags.allow_version_labels_for_unavailable_models,
     warmup: flags.enable_model_warmup ? { iterations: flags.num_request_iterations_for_warmup } : false,
+    ...(repository ? { repositoryRoot: repository } : {}),
     log,
   };
   try {

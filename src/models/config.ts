@@ -7,8 +7,8 @@
 //   traffic_split { key: "1" value: 90 } …  weighted split of unversioned requests between versions
 //   shadow { version: 3 percent: 10 }         mirrors that share of requests to a candidate version
 
-import { readFileSync } from 'node:fs';
-import { extname, isAbsolute } from 'node:path';
+import { readdirSync, readFileSync } from 'node:fs';
+import { extname, isAbsolute, join, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { invalidArgument, JetserveError } from '../errors.js';
 
@@ -451,4 +451,23 @@ export function readModelConfigFile(file: string): ModelConfig[] {
     }
   }
   return configs;
+}
+
+/**
+ * A Triton-style model repository (--model_repository): every sub-directory (not hidden) is a model
+ * of that name whose base path is the sub-directory, served with the default policy (latest 1).
+ * Sorted by name, as Triton's index is.
+ */
+export function repositoryModelConfigs(root: string): ModelConfig[] {
+  let entries;
+  try {
+    entries = readdirSync(root, { withFileTypes: true });
+  } catch (err) {
+    throw new JetserveError('NOT_FOUND', `model repository ${root} cannot be read: ${(err as Error).message}`);
+  }
+  return entries
+    .filter((e) => e.isDirectory() && !e.name.startsWith('.'))
+    .map((e) => e.name)
+    .sort()
+    .map((name) => ({ name, basePath: join(resolve(root), name) }));
 }

@@ -19,7 +19,7 @@ import type { Tensor } from '../engine/tensor.js';
 import { asJetserveError, invalidArgument, JetserveError, notFound } from '../errors.js';
 import type { ModelResolver, ModelSpec, Servable, VersionState, VersionStatus } from './servable.js';
 import { Batching } from '../batching/index.js'; // batching integration (src/batching)
-import { modelConfigsFromObject, type ModelConfig, type VersionPolicy } from './config.js';
+import { modelConfigsFromObject, repositoryModelConfigs, type ModelConfig, type VersionPolicy } from './config.js';
 import { runWarmup, type WarmupOptions } from './warmup.js';
 
 export type { ModelConfig, VersionPolicy } from './config.js';
@@ -69,6 +69,11 @@ export interface ModelManagerOptions {
   warmup?: WarmupOptions | false;
   /** Every state change and label move, timestamped with performance.now(). */
   onEvent?: (event: LifecycleEvent) => void;
+  /**
+   * A Triton-style model repository (--model_repository): the repository API's index lists every
+   * model directory in it and its load adds one that is not configured yet (see repositoryModelConfigs).
+   */
+  repositoryRoot?: string;
 }
 
 export interface LifecycleEvent {
@@ -491,6 +496,7 @@ export class ModelManager implements ModelResolver {
   private readonly allowUnavailableLabels: boolean;
   private readonly warmup: WarmupOptions | false;
   private readonly onEvent: ((e: LifecycleEvent) => void) | undefined;
+  private readonly repositoryRoot: string | undefined;
   private pollTimer: NodeJS.Timeout | undefined;
   private readonly unloading = new Set<Promise<void>>();
   private configChain: Promise<void> = Promise.resolve();
@@ -511,6 +517,7 @@ export class ModelManager implements ModelResolver {
     this.allowUnavailableLabels = options.allowVersionLabelsForUnavailableModels ?? false;
     this.warmup = options.warmup ?? false;
     this.onEvent = options.onEvent;
+    this.repositoryRoot = options.repositoryRoot;
   }
 
   /**
@@ -872,35 +879,67 @@ export class ModelManager implements ModelResolver {
 
   // --- KServe / Triton model repository API ---
 
-  /** Every configured model with its state (Triton's repository index). */
+  /**
+   * Every configured model with its state (Triton's repository index), plus the repository's model
+   * directories not loaded yet (UNAVAILABLE, "unloaded"). Sorted by name.
+   */
   repositoryIndex(): { name: string; version?: string; state: string; reason: string }[] {
-    return [...this.models.values()].map((m) => {
+    const index = [...this.models.values()].map((m) => {
       const latest = m.latestAvailable();
       const failed = [...m.versions.values()].find((v) => v.error);
       return {
         name: m.name,
         ...(latest ? { version: String(latest.version) } : {}),
         state: latest ? 'READY' : m.disabled ? 'UNAVAILABLE' : m.busy ? 'LOADING' : 'UNAVAILABLE',
-        reason: latest ? '' : m.disabled ? 'unloaded' : (failed?.error?.message ?? ''),
+        reason: latest ? '' : m.disabled ? 'unloaded' : failed?.error ? `version ${failed.version} failed to load: ${failed.error.message}` : '',
       };
     });
+    if (this.repositoryRoot) {
+      for (const c of repositoryModelConfigs(this.repositoryRoot)) {
+        if (!this.models.has(c.name)) index.push({ name: c.name, state: 'UNAVAILABLE', reason: 'unloaded' });
+      }
+    }
+    return index.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   }
 
-  /** Loads (again) a configured model; resolves when its aspired versions are AVAILABLE. */
+  /**
+   * Loads (again) a configured model, or adds a repository model directory that is not configured
+   * yet; resolves when its aspired versions are AVAILABLE. A failed load leaves the model listed
+   * with its error (index: UNAVAILABLE + reason) and rejects.
+   */
   async repositoryLoad(name: string): Promise<void> {
     const model = this.models.get(name);
-    if (!model) throw notFound(`failed to load '${name}', failed to poll from model repository: model ${name} is not configured`);
+    if (!model) {
+      const dir = this.repositoryDir(name);
+      if (!dir) {
+        throw notFound(
+          `failed to load '${name}', failed to poll from model repository: ` +
+            (this.repositoryRoot ? `no model directory ${name} in ${this.repositoryRoot}` : `model ${name} is not configured`),
+        );
+      }
+      await this.addModel({ name, basePath: dir });
+      return;
+    }
     model.disabled = false;
     model.failed.clear();
     await model.serial(() => this.reconcile(model, { trustNew: true, strict: true }));
   }
 
-  /** Unloads every version of a model (draining in-flight requests); it stays configured. */
+  /** Unloads every version of a model (draining in-flight requests); it stays listed. */
   async repositoryUnload(name: string): Promise<void> {
     const model = this.models.get(name);
-    if (!model) throw notFound(`failed to unload '${name}': model ${name} is not configured`);
+    if (!model) {
+      if (this.repositoryDir(name)) return; // listed but never loaded: nothing to unload
+      throw notFound(`failed to unload '${name}': model ${name} is not configured`);
+    }
     model.disabled = true;
     await model.serial(() => this.unloadAll(model));
+  }
+
+  /** The repository's directory for a model name, when there is one (names never leave the root). */
+  private repositoryDir(name: string): string | undefined {
+    if (!this.repositoryRoot) return undefined;
+    return repositoryModelConfigs(this.repositoryRoot).find((c) => c.name === name)?.basePath;
   }
 
   /** Requests running on any version. */

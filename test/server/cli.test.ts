@@ -6,12 +6,13 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { parseFlags, UsageError } from '../../src/cli.js';
 import { parseLenientJson } from './helpers.js';
 import { fixturesDir } from '../helpers/oracle.js';
+import { ensureVenv } from '../../scripts/python-env.mjs';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const CLI = join(ROOT, 'src', 'cli.ts');
@@ -116,6 +117,8 @@ describe('flag parsing (TF Serving names and defaults)', () => {
     [['--model_name=m'], /--model_name needs --model_base_path/],
     [['--monitoring_config_file=x'], /^--monitoring_config_file is a TF Serving flag jetserve does not support yet$/],
     [['--model_config_file=x', '--model_base_path=/y'], /--model_config_file and --model_base_path are mutually exclusive/],
+    [['--model_repository=/r', '--model_config_file=x'], /--model_repository replaces --model_config_file, --model_base_path and --model_name/],
+    [['--model_repository='], /--model_repository must not be empty/],
     [['--model_config_file_poll_wait_seconds=5'], /--model_config_file_poll_wait_seconds needs --model_config_file/],
     [['--enable_batching=sometimes'], /takes true or false/],
     [['--grpc_transport=quic'], /^--grpc_transport must be 'jetserve' or 'grpc-js', not 'quic'$/],
@@ -250,6 +253,77 @@ describe('the jetserve command', () => {
       rmSync(dir, { recursive: true, force: true });
     }
   }, 120_000);
+
+  it('--model_repository: tritonclient indexes, loads (a directory added after start-up) and unloads models', async () => {
+    const python = await ensureVenv();
+    const repo = mkdtempSync(join(tmpdir(), 'jetserve-cli-repo-'));
+    try {
+      const hpt = join(fixturesDir(), 'half_plus_two');
+      cpSync(hpt, join(repo, 'a'), { recursive: true });
+      const rest = await freePort();
+      const cli = await startCli([`--model_repository=${repo}`, '--enable_model_repository_api', `--rest_api_port=${rest}`, '--port=0', '--max_num_load_retries=0']);
+      const base = `http://127.0.0.1:${rest}`;
+      expect(cli.stdout()).toMatch(/jetserve ready: model a version 1/);
+      expect(await (await fetch(`${base}/v2/repository/index`, { method: 'POST' })).json()).toEqual([{ name: 'a', version: '1', state: 'READY', reason: '' }]);
+
+      // after start-up: a good model directory, a corrupt one, and a hidden one (never listed)
+      cpSync(hpt, join(repo, 'b'), { recursive: true });
+      mkdirSync(join(repo, 'broken', '1'), { recursive: true });
+      writeFileSync(join(repo, 'broken', '1', 'saved_model.pb'), 'not a SavedModel');
+      mkdirSync(join(repo, '.staging'));
+      const script = `
+import json, sys
+import tritonclient.http as http
+from tritonclient.utils import InferenceServerException
+c = http.InferenceServerClient(sys.argv[1])
+def attempt(f):
+    try:
+        f(); return 'ok'
+    except InferenceServerException as e:
+        return e.message()
+out = {'index_before': c.get_model_repository_index()}
+out['load_b'] = attempt(lambda: c.load_model('b'))
+out['b_ready'] = c.is_model_ready('b')
+out['load_broken'] = attempt(lambda: c.load_model('broken'))
+out['load_nope'] = attempt(lambda: c.load_model('nope'))
+out['load_parent'] = attempt(lambda: c.load_model('..'))
+out['unload_a'] = attempt(lambda: c.unload_model('a'))
+out['a_ready'] = c.is_model_ready('a')
+out['index_after'] = c.get_model_repository_index()
+print(json.dumps(out))
+`;
+      const r = spawnSync(python, ['-c', script, `127.0.0.1:${rest}`], { encoding: 'utf8', timeout: 60_000 });
+      expect(r.status, r.stderr).toBe(0);
+      const out = JSON.parse(r.stdout) as Record<string, any>;
+      expect(out.index_before).toEqual([
+        { name: 'a', version: '1', state: 'READY', reason: '' },
+        { name: 'b', state: 'UNAVAILABLE', reason: 'unloaded' },
+        { name: 'broken', state: 'UNAVAILABLE', reason: 'unloaded' },
+      ]);
+      expect(out.load_b).toBe('ok');
+      expect(out.b_ready).toBe(true);
+      expect(out.load_broken).toMatch(/broken/);
+      expect(out.load_nope).toMatch(/failed to load 'nope', failed to poll from model repository: no model directory nope/);
+      expect(out.load_parent).not.toBe('ok');
+      expect(out.unload_a).toBe('ok');
+      expect(out.a_ready).toBe(false);
+      expect(out.index_after.map((m: { name: string; state: string }) => [m.name, m.state])).toEqual([
+        ['a', 'UNAVAILABLE'],
+        ['b', 'READY'],
+        ['broken', 'UNAVAILABLE'],
+      ]);
+      expect(out.index_after[2].reason).toMatch(/^version 1 failed to load: ./);
+
+      // the model loaded through the API serves (half_plus_two: x / 2 + 2)
+      const p = await fetch(`${base}/v1/models/b:predict`, { method: 'POST', body: '{"instances": [1.0, 2.0]}' });
+      expect(await p.json()).toEqual({ predictions: [2.5, 3.0] });
+      expect((await fetch(`${base}/v1/models/a:predict`, { method: 'POST', body: '{"instances": [1.0]}' })).status).toBe(404);
+      cli.child.kill('SIGTERM');
+      expect(await cli.exited).toBe(0);
+    } finally {
+      rmSync(repo, { recursive: true, force: true });
+    }
+  }, 240_000);
 
   it('--model_config_file_poll_wait_seconds re-reads the file (JSON) and applies changes', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'jetserve-cli-config-'));

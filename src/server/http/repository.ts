@@ -4,7 +4,8 @@
 //   POST /v2/repository/models/{m}/load          → 200 {} once the model's versions are AVAILABLE
 //   POST /v2/repository/models/{m}/unload        → 200 {} once its versions drained and unloaded
 // Administrative, so the server only routes here when started with --enable_model_repository_api.
-// "Load" re-enables a configured model (the model list itself comes from the config file).
+// "Load" re-enables a configured model, or — with --model_repository — adds a model directory that
+// is not served yet; the index lists the repository's directories that are not loaded as UNAVAILABLE.
 
 import { JetserveError } from '../../errors.js';
 import { Exchange, HttpError, errorBody } from './exchange.js';
