@@ -1,15 +1,22 @@
-// The hot-swap test (issue 5 §9): a load generator keeps predicting against a model over REST while
-// version directories are added and removed (≥ 20 times), labels are moved, a corrupt version
-// appears and is removed again. Required: 0 failed requests, and every response comes from a
-// version that was AVAILABLE at some moment between the request being sent and its answer
-// arriving (i.e. when the server took it). The request counts are printed for the closing note.
+// The hot-swap test (issue 5 §9): a load generator keeps predicting against a model over REST,
+// over gRPC (TF Serving's PredictionService/Predict, latest and by version_label, and KServe's
+// ModelInfer, on both gRPC transports) and in-process while version directories are added and
+// removed (≥ 20 times), labels are moved, a corrupt version appears and is removed again.
+// Required: 0 failed requests, and every response that names its version comes from a version
+// that was AVAILABLE at some moment between the request being sent and its answer arriving (i.e.
+// when the server took it); a request by label must be answered by a version the label named in
+// that window. The request counts are printed for the closing note.
 
+import * as grpc from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { encodeTensorProto } from '../../src/codec/tensorproto.js';
 import { allocTensor, type Tensor } from '../../src/engine/tensor.js';
 import { ModelManager, type LifecycleEvent } from '../../src/models/manager.js';
+import { decodeMessage, encodeMessage } from '../../src/proto/schemas.js';
+import { startGrpcServer, type GrpcServer } from '../../src/server/grpc/index.js';
 import { HttpServer } from '../../src/server/http/server.js';
 import { fixturesDir } from '../helpers/oracle.js';
 
@@ -40,13 +47,171 @@ async function until(what: string, cond: () => boolean, timeoutMs = 20_000): Pro
   }
 }
 
+type Transport = 'jetserve' | 'grpc-js';
+
 interface Sample {
-  kind: 'rest-latest' | 'rest-label' | 'inproc-label';
+  kind: 'rest-latest' | 'rest-label' | 'inproc-label' | 'grpc-predict-latest' | 'grpc-predict-label' | 'grpc-infer-latest';
   sent: number;
   received: number;
   version?: number;
+  /** The version label the request named (checked against the label timeline when version is known). */
+  label?: string;
+  /** gRPC samples: which server transport answered. */
+  transport?: Transport;
   ok: boolean;
   detail?: string;
+}
+
+const isGrpc = (s: Sample) => s.kind.startsWith('grpc-');
+
+// ---- gRPC: a server per transport on loopback over the test's manager, raw grpc-js clients ----
+
+interface GrpcFront {
+  transport: Transport;
+  server: GrpcServer;
+  client: grpc.Client;
+}
+
+async function startGrpcFronts(manager: ModelManager): Promise<GrpcFront[]> {
+  const fronts: GrpcFront[] = [];
+  for (const transport of ['jetserve', 'grpc-js'] as const) {
+    const server = await startGrpcServer(manager, { port: 0, host: '127.0.0.1', transport, log: () => {} });
+    fronts.push({ transport, server, client: new grpc.Client(`127.0.0.1:${server.port}`, grpc.credentials.createInsecure()) });
+  }
+  return fronts;
+}
+
+async function closeGrpcFronts(fronts: GrpcFront[]): Promise<void> {
+  for (const f of fronts) f.client.close();
+  await Promise.all(fronts.map((f) => f.server.close(1000)));
+}
+
+const identity = (b: Buffer) => b;
+
+function unaryCall(client: grpc.Client, path: string, request: Buffer): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    // a deadline so that a hung call is a failed sample, not a hung test
+    client.makeUnaryRequest(path, identity, identity, request, new grpc.Metadata(), { deadline: Date.now() + 10_000 }, (err, res) => {
+      if (err) reject(err);
+      else resolve(res!);
+    });
+  });
+}
+
+const PREDICT = '/tensorflow.serving.PredictionService/Predict';
+const MODEL_INFER = '/inference.GRPCInferenceService/ModelInfer';
+
+/** A PredictRequest (built with protobufjs; the input TensorProto by jetserve's codec: tensor_content). */
+function predictRequest(model: string, values: number[], label?: string): Buffer {
+  return encodeMessage('tensorflow.serving.PredictRequest', {
+    model_spec: { name: model, ...(label === undefined ? {} : { version_label: label }) },
+    inputs: { x: decodeMessage('tensorflow.TensorProto', encodeTensorProto(x(values))) },
+  });
+}
+
+/** A ModelInferRequest with the input as raw_input_contents or as typed fp32_contents. */
+function inferRequest(model: string, values: number[], raw: boolean): Buffer {
+  const input = { name: 'x', datatype: 'FP32', shape: [values.length] };
+  return encodeMessage(
+    'inference.ModelInferRequest',
+    raw
+      ? { model_name: model, inputs: [input], raw_input_contents: [Buffer.from(new Float32Array(values).buffer)] }
+      : { model_name: model, inputs: [{ ...input, contents: { fp32_contents: values } }] },
+  );
+}
+
+const floats = (bytes: Uint8Array) => Array.from(new Float32Array(Uint8Array.from(bytes).buffer));
+
+interface TensorProtoMessage {
+  float_val: number[];
+  tensor_content: Buffer;
+}
+interface PredictResponseMessage {
+  outputs: Record<string, TensorProtoMessage>;
+  model_spec: { name: string; version: { value: number } | null; signature_name: string } | null;
+}
+interface InferResponseMessage {
+  model_name: string;
+  model_version: string;
+  outputs: { name: string; contents: { fp32_contents: number[] } | null }[];
+  raw_output_contents: Buffer[];
+}
+
+/** Predict → [y values, the answering version (undefined if the response does not say)]. */
+async function grpcPredict(client: grpc.Client, request: Buffer, model: string): Promise<[string, number | undefined]> {
+  const res = decodeMessage<PredictResponseMessage>('tensorflow.serving.PredictResponse', await unaryCall(client, PREDICT, request));
+  const y = res.outputs['y'];
+  const values = y === undefined ? [] : y.tensor_content.length > 0 ? floats(y.tensor_content) : y.float_val;
+  const version = res.model_spec?.name === model ? res.model_spec.version?.value : undefined;
+  return [values.join(), version];
+}
+
+/** ModelInfer → [first output's values, the answering version (undefined if not an integer)]. */
+async function grpcInfer(client: grpc.Client, request: Buffer, model: string): Promise<[string, number | undefined]> {
+  const res = decodeMessage<InferResponseMessage>('inference.ModelInferResponse', await unaryCall(client, MODEL_INFER, request));
+  const raw = res.raw_output_contents[0];
+  const values = raw !== undefined ? floats(raw) : (res.outputs[0]?.contents?.fp32_contents ?? []);
+  const version = Number(res.model_version);
+  return [values.join(), res.model_name === model && Number.isInteger(version) && version > 0 ? version : undefined];
+}
+
+/**
+ * A gRPC load worker: alternates between the transports (and whatever `call` varies with i) until
+ * stopped. A response must carry the expected values and name its version.
+ */
+async function grpcWorker(
+  kind: Sample['kind'],
+  fronts: GrpcFront[],
+  samples: Sample[],
+  stopped: () => boolean,
+  call: (client: grpc.Client, i: number) => Promise<[string, number | undefined]>,
+  expected: string,
+  label?: string,
+): Promise<void> {
+  for (let i = 0; !stopped(); i++) {
+    const front = fronts[i % fronts.length]!;
+    const base = { kind, transport: front.transport, ...(label === undefined ? {} : { label }) };
+    const sent = performance.now();
+    try {
+      const [values, version] = await call(front.client, i);
+      const received = performance.now();
+      const ok = values === expected && version !== undefined;
+      samples.push({
+        ...base,
+        sent,
+        received,
+        ...(version === undefined ? {} : { version }),
+        ok,
+        ...(ok ? {} : { detail: `values [${values}], version ${version}` }),
+      });
+    } catch (err) {
+      samples.push({ ...base, sent, received: performance.now(), ok: false, detail: String(err) });
+    }
+  }
+}
+
+/** Availability intervals per version ([AVAILABLE, UNLOADING]) from the event log. */
+function availabilityIntervals(events: LifecycleEvent[], model: string): Map<number, [number, number][]> {
+  const intervals = new Map<number, [number, number][]>();
+  for (const e of events) {
+    if (e.model !== model || e.kind !== 'state' || e.version === undefined) continue;
+    const list = intervals.get(e.version) ?? [];
+    if (e.state === 'AVAILABLE') list.push([e.time, Infinity]);
+    if (e.state === 'UNLOADING' && list.length > 0) list[list.length - 1]![1] = e.time;
+    intervals.set(e.version, list);
+  }
+  return intervals;
+}
+
+/** Label assignments over time: [from, to, labels], starting with the configured labels. */
+function labelTimeline(events: LifecycleEvent[], model: string, initial: Record<string, number>): [number, number, Record<string, number>][] {
+  const timeline: [number, number, Record<string, number>][] = [[-Infinity, Infinity, initial]];
+  for (const e of events) {
+    if (e.model !== model || e.kind !== 'labels' || e.labels === undefined) continue;
+    timeline[timeline.length - 1]![1] = e.time;
+    timeline.push([e.time, Infinity, e.labels]);
+  }
+  return timeline;
 }
 
 describe('hot swap under load', () => {
@@ -68,6 +233,7 @@ describe('hot swap under load', () => {
     const server = new HttpServer(manager, { log: () => {} });
     const port = await server.listen(0, '127.0.0.1');
     const url = `http://127.0.0.1:${port}`;
+    const fronts = await startGrpcFronts(manager);
 
     const samples: Sample[] = [];
     let stop = false;
@@ -109,7 +275,7 @@ describe('hot swap under load', () => {
           const servable = manager.resolve({ name: 'm', label });
           const out = await servable.run({ x: x([1, 2, 5]) }, { signature: 'serving_default' });
           const ok = Array.from(out.y!.data as Float32Array).join() === '2.5,3,4.5';
-          samples.push({ kind: 'inproc-label', sent, received: performance.now(), version: servable.version, ok });
+          samples.push({ kind: 'inproc-label', sent, received: performance.now(), version: servable.version, label, ok });
         } catch (err) {
           samples.push({ kind: 'inproc-label', sent, received: performance.now(), ok: false, detail: String(err) });
         }
@@ -117,7 +283,24 @@ describe('hot swap under load', () => {
       }
     }
 
-    const workers = [restLatest(), restLatest(), restLatest(), restLabel('stable'), restLabel('canary'), inprocLabel('canary')];
+    const stopped = () => stop;
+    const predictLatest = predictRequest('m', [1, 2, 5]);
+    const predictLabel = { stable: predictRequest('m', [1, 2, 5], 'stable'), canary: predictRequest('m', [1, 2, 5], 'canary') };
+    const infer = [inferRequest('m', [1, 2, 5], true), inferRequest('m', [1, 2, 5], false)];
+    const want = '2.5,3,4.5';
+    const workers = [
+      restLatest(),
+      restLatest(),
+      restLatest(),
+      restLabel('stable'),
+      restLabel('canary'),
+      inprocLabel('canary'),
+      grpcWorker('grpc-predict-latest', fronts, samples, stopped, (c) => grpcPredict(c, predictLatest, 'm'), want),
+      grpcWorker('grpc-predict-label', fronts, samples, stopped, (c) => grpcPredict(c, predictLabel.stable, 'm'), want, 'stable'),
+      grpcWorker('grpc-predict-label', fronts, samples, stopped, (c) => grpcPredict(c, predictLabel.canary, 'm'), want, 'canary'),
+      // raw_input_contents and typed contents, each on both transports
+      grpcWorker('grpc-infer-latest', fronts, samples, stopped, (c, i) => grpcInfer(c, infer[(i >> 1) % 2]!, 'm'), want),
+    ];
     const state = (v: number) => manager.model('m')!.versions.get(v)?.state;
     let adds = 0;
     let removals = 0;
@@ -188,33 +371,46 @@ describe('hot swap under load', () => {
 
     stop = true;
     await Promise.all(workers);
+    await closeGrpcFronts(fronts);
     await server.close(1000);
     await manager.close();
 
-    // Availability intervals per version from the event log.
-    const intervals = new Map<number, [number, number][]>();
-    for (const e of events) {
-      if (e.kind !== 'state' || e.version === undefined) continue;
-      const list = intervals.get(e.version) ?? [];
-      if (e.state === 'AVAILABLE') list.push([e.time, Infinity]);
-      if (e.state === 'UNLOADING' && list.length > 0) list[list.length - 1]![1] = e.time;
-      intervals.set(e.version, list);
-    }
+    // Availability intervals per version and the label assignments over time, from the event log.
+    const intervals = availabilityIntervals(events, 'm');
+    const labels = labelTimeline(events, 'm', { stable: 1, canary: 2 });
     const wasAvailable = (s: Sample) =>
       s.version === undefined ||
       (intervals.get(s.version) ?? []).some(([from, to]) => from <= s.received && to >= s.sent);
+    const labelNamedIt = (s: Sample) =>
+      s.version === undefined ||
+      s.label === undefined ||
+      labels.some(([from, to, l]) => l[s.label!] === s.version && from <= s.received && to >= s.sent);
 
     const failed = samples.filter((s) => !s.ok);
     const outside = samples.filter((s) => s.ok && !wasAvailable(s));
+    const wrongLabel = samples.filter((s) => s.ok && !labelNamedIt(s));
     const versions = new Set(samples.map((s) => s.version).filter((v) => v !== undefined));
+    const grpcSamples = samples.filter(isGrpc);
+    const grpcVersions = new Set(grpcSamples.map((s) => s.version).filter((v) => v !== undefined));
+    const count = (kind: Sample['kind']) => samples.filter((s) => s.kind === kind).length;
     const counts = {
       total: samples.length,
-      restLatest: samples.filter((s) => s.kind === 'rest-latest').length,
-      restLabel: samples.filter((s) => s.kind === 'rest-label').length,
-      inprocLabel: samples.filter((s) => s.kind === 'inproc-label').length,
+      restLatest: count('rest-latest'),
+      restLabel: count('rest-label'),
+      inprocLabel: count('inproc-label'),
+      grpc: grpcSamples.length,
+      grpcPredictLatest: count('grpc-predict-latest'),
+      grpcPredictLabel: count('grpc-predict-label'),
+      grpcInferLatest: count('grpc-infer-latest'),
+      grpcJetserveTransport: grpcSamples.filter((s) => s.transport === 'jetserve').length,
+      grpcGrpcJsTransport: grpcSamples.filter((s) => s.transport === 'grpc-js').length,
       failed: failed.length,
+      grpcFailed: grpcSamples.filter((s) => !s.ok).length,
       fromUnavailableVersion: outside.length,
+      grpcFromUnavailableVersion: outside.filter(isGrpc).length,
+      labelNotOnVersion: wrongLabel.length,
       distinctVersionsAnswering: versions.size,
+      distinctVersionsAnsweringGrpc: grpcVersions.size,
       versionDirAdds: adds,
       versionDirRemovals: removals,
       rollbacks,
@@ -224,9 +420,18 @@ describe('hot swap under load', () => {
     console.log(`SWAP TEST COUNTS ${JSON.stringify(counts)}`);
     expect(failed.slice(0, 5)).toEqual([]);
     expect(outside.slice(0, 5)).toEqual([]);
+    expect(wrongLabel.slice(0, 5)).toEqual([]);
     expect(adds + removals).toBeGreaterThanOrEqual(40);
     expect(versions.size).toBeGreaterThanOrEqual(20);
     expect(samples.length).toBeGreaterThan(500);
+    // the gRPC load ran throughout: every kind on both transports, answered by most versions
+    for (const kind of ['grpc-predict-latest', 'grpc-predict-label', 'grpc-infer-latest'] as const) {
+      for (const transport of ['jetserve', 'grpc-js'] as const) {
+        const n = grpcSamples.filter((s) => s.kind === kind && s.transport === transport).length;
+        expect(n, `${kind} requests on the ${transport} transport`).toBeGreaterThan(20);
+      }
+    }
+    expect(grpcVersions.size).toBeGreaterThanOrEqual(20);
   }, 180_000);
 
   it('latest { num_versions: 1 } (the default): 20 one-version swaps under load, 0 failed requests', async () => {
@@ -238,6 +443,7 @@ describe('hot swap under load', () => {
     await manager.addModel({ name: 's', basePath: base });
     const server = new HttpServer(manager, { log: () => {} });
     const port = await server.listen(0, '127.0.0.1');
+    const fronts = await startGrpcFronts(manager);
     const body = JSON.stringify({ inputs: [{ name: 'x', shape: [1], datatype: 'FP32', data: [4] }] });
     const samples: Sample[] = [];
     let stop = false;
@@ -255,7 +461,16 @@ describe('hot swap under load', () => {
         }
       }
     };
-    const workers = [worker(), worker(), worker(), worker()];
+    const stopped = () => stop;
+    const predict = predictRequest('s', [4]);
+    const infer = inferRequest('s', [4], true);
+    const workers = [
+      worker(),
+      worker(),
+      worker(),
+      grpcWorker('grpc-predict-latest', fronts, samples, stopped, (c) => grpcPredict(c, predict, 's'), '4'),
+      grpcWorker('grpc-infer-latest', fronts, samples, stopped, (c) => grpcInfer(c, infer, 's'), '4'),
+    ];
     const state = (v: number) => manager.model('s')!.versions.get(v)?.state;
     for (let v = 2; v <= 21; v++) {
       cpSync(SOURCE, join(base, String(v)), { recursive: true });
@@ -266,6 +481,7 @@ describe('hot swap under load', () => {
     }
     stop = true;
     await Promise.all(workers);
+    await closeGrpcFronts(fronts);
     await server.close(1000);
     await manager.close();
     const availableFrom = new Map<number, number>();
@@ -279,11 +495,26 @@ describe('hot swap under load', () => {
       (s) => s.ok && !((availableFrom.get(s.version!) ?? Infinity) <= s.received && (unloadingFrom.get(s.version!) ?? Infinity) >= s.sent),
     );
     const versions = new Set(samples.map((s) => s.version));
-    console.log(
-      `SWAP TEST (latest 1) COUNTS ${JSON.stringify({ total: samples.length, failed: failed.length, fromUnavailableVersion: outside.length, distinctVersionsAnswering: versions.size, swaps: 20 })}`,
-    );
+    const grpcSamples = samples.filter(isGrpc);
+    const grpcVersions = new Set(grpcSamples.map((s) => s.version).filter((v) => v !== undefined));
+    const counts = {
+      total: samples.length,
+      rest: samples.filter((s) => s.kind === 'rest-latest').length,
+      grpcPredictLatest: samples.filter((s) => s.kind === 'grpc-predict-latest').length,
+      grpcInferLatest: samples.filter((s) => s.kind === 'grpc-infer-latest').length,
+      failed: failed.length,
+      grpcFailed: grpcSamples.filter((s) => !s.ok).length,
+      fromUnavailableVersion: outside.length,
+      grpcFromUnavailableVersion: outside.filter(isGrpc).length,
+      distinctVersionsAnswering: versions.size,
+      distinctVersionsAnsweringGrpc: grpcVersions.size,
+      swaps: 20,
+    };
+    console.log(`SWAP TEST (latest 1) COUNTS ${JSON.stringify(counts)}`);
     expect(failed.slice(0, 5)).toEqual([]);
     expect(outside.slice(0, 5)).toEqual([]);
     expect(versions.size).toBeGreaterThanOrEqual(15);
+    expect(grpcSamples.length).toBeGreaterThan(100);
+    expect(grpcVersions.size).toBeGreaterThanOrEqual(15);
   }, 180_000);
 });
