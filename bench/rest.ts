@@ -383,6 +383,27 @@ interface Row {
   rps: number;
   /** Share of the machine busy with other work just before the run. */
   otherLoadBefore: number | undefined;
+  /**
+   * Server CPU time per request during the measured run (all threads, and the main/JS thread alone),
+   * from /proc: unlike req/s it barely moves when other work shares the machine.
+   */
+  cpuUsPerRequest: number | undefined;
+  mainThreadUsPerRequest: number | undefined;
+}
+
+/** CPU seconds (user+system) of a process (all threads) and of its main thread, from /proc. */
+function cpuSeconds(pid: number): { all: number; main: number } | undefined {
+  const ticks = (file: string) => {
+    // the command name (field 2) may hold spaces: count fields after its closing parenthesis
+    const f = readFileSync(file, 'utf8');
+    const rest = f.slice(f.lastIndexOf(')') + 2).split(' ');
+    return Number(rest[11]) + Number(rest[12]); // utime, stime (fields 14, 15)
+  };
+  try {
+    return { all: ticks(`/proc/${pid}/stat`) / 100, main: ticks(`/proc/${pid}/task/${pid}/stat`) / 100 };
+  } catch {
+    return undefined;
+  }
 }
 
 /** Share of all CPUs busy (user+system+irq) over `ms`, from /proc/stat (undefined off Linux). */
@@ -411,11 +432,27 @@ async function measure(key: string, server: string, encoding: string, t: Target,
     process.stderr.write(`    ! the machine is ${(busy * 100).toFixed(0)}% busy with other work before this run: numbers will be low/noisy\n`);
   }
   if (WARMUP > 0) await wrk(t, WARMUP, connections);
+  const pid = [...children].find((c) => t.url.startsWith(`http://127.0.0.1:${c.port}/`))?.proc.pid;
+  const cpuBefore = pid ? cpuSeconds(pid) : undefined;
   const w = await wrk(t, DURATION, connections);
+  const cpuAfter = pid ? cpuSeconds(pid) : undefined;
   const rps = w.requests / (w.duration_us / 1e6);
+  const perRequest = (k: 'all' | 'main') =>
+    cpuBefore && cpuAfter && w.requests > 0 ? ((cpuAfter[k] - cpuBefore[k]) * 1e6) / w.requests : undefined;
   const errors = w.connect + w.read + w.write + w.status + w.timeout;
   if (errors > 0) process.stderr.write(`    ! ${errors} errors (non-2xx ${w.status}, timeout ${w.timeout}, read ${w.read})\n`);
-  return { key, server, encoding, connections, bodyBytes, wrk: w, rps, otherLoadBefore: busy };
+  return {
+    key,
+    server,
+    encoding,
+    connections,
+    bodyBytes,
+    wrk: w,
+    rps,
+    otherLoadBefore: busy,
+    cpuUsPerRequest: perRequest('all'),
+    mainThreadUsPerRequest: perRequest('main'),
+  };
 }
 
 function tableRow(r: Row): Record<string, string | number> {
@@ -429,6 +466,8 @@ function tableRow(r: Row): Record<string, string | number> {
     'p99 ms': r.wrk.p99_us / 1000,
     'mean ms': r.wrk.mean_us / 1000,
     'MB/s in': Math.round((r.rps * r.bodyBytes) / 1e6),
+    'CPU µs/req': r.cpuUsPerRequest === undefined ? '-' : Number(r.cpuUsPerRequest.toFixed(1)),
+    'main µs/req': r.mainThreadUsPerRequest === undefined ? '-' : Number(r.mainThreadUsPerRequest.toFixed(1)),
     errors: r.wrk.connect + r.wrk.read + r.wrk.write + r.wrk.status + r.wrk.timeout,
   };
 }
@@ -590,6 +629,11 @@ async function main(): Promise<void> {
       const overheadUs = 1e6 / r.rps - 1e6 / echo.rps;
       ratios[`${key}_overhead_us_vs_echo`] = overheadUs;
       parts.push(`${(r.rps / echo.rps).toFixed(2)}× echo (+${overheadUs.toFixed(1)} µs/req over echo)`);
+      if (r.cpuUsPerRequest !== undefined && echo.cpuUsPerRequest !== undefined) {
+        // CPU time per request is steadier than req/s when the machine is shared
+        ratios[`${key}/echo_cpu`] = echo.cpuUsPerRequest / r.cpuUsPerRequest;
+        parts.push(`CPU per request ${(echo.cpuUsPerRequest / r.cpuUsPerRequest).toFixed(2)}× echo's`);
+      }
     }
     ratioLines.push(`  ${name}: ${parts.join(', ')}`);
   }
@@ -599,6 +643,7 @@ async function main(): Promise<void> {
     const goals: string[] = [];
     if (ratios['batch/fastapi'] !== undefined) goals.push(`≥ 10× FastAPI+TF: ${ratios['batch/fastapi'] >= 10 ? 'met' : 'NOT met'}`);
     if (ratios['batch/echo'] !== undefined) goals.push(`≥ 0.5× echo with batching: ${ratios['batch/echo'] >= 0.5 ? 'met' : 'NOT met'}`);
+    if (ratios['batch/echo_cpu'] !== undefined) goals.push(`(by CPU per request: ${ratios['batch/echo_cpu'] >= 0.5 ? 'met' : 'NOT met'})`);
     if (goals.length) console.log(`goals: ${goals.join('; ')}`);
   }
   for (const sc of largeScenarios) {

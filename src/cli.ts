@@ -17,6 +17,8 @@ import { httpEngine } from './server/http/uws.js';
 import type { Batching } from './batching/batcher.js';
 import { batchingFromFlags, describeBatching } from './batching/flags.js';
 import { startGrpcServer, type GrpcServer } from './server/grpc/index.js';
+import { readMonitoringConfigFile, type MonitoringConfig } from './observability/monitoring-config.js';
+import { ServingMetrics } from './observability/serving-metrics.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 /** The package root (src/ and dist/ both sit one level below it). */
@@ -178,10 +180,15 @@ const FLAGS = {
     help: "Replay <version>/assets.extra/tf_serving_warmup_requests (TFRecord of PredictionLog; predict_log records) before a version becomes AVAILABLE; a malformed file fails that version's load.",
   },
   num_request_iterations_for_warmup: { kind: 'int', default: 0, min: 0, help: 'Times each warmup record is replayed (0 = 1).' },
+  monitoring_config_file: {
+    kind: 'string',
+    default: '',
+    help: 'TF Serving MonitoringConfig text file, e.g. prometheus_config { enable: true, path: "/monitoring/prometheus/metrics" } (path optional, that is the default). Enabled, the REST port answers GET <path> with Prometheus metrics under TF Serving\'s names (:tensorflow:serving:request_count, request_latency, runtime_latency, model load and warmup metrics) plus jetserve\'s (model version states, batching). Needs the REST port.',
+  },
   enable_model_repository_api: {
     kind: 'bool',
     default: false,
-    help: 'jetserve: serve the KServe/Triton model repository API (POST /v2/repository/index, /v2/repository/models/{m}/load and /unload). Administrative: off by default.',
+    help: 'jetserve: serve the KServe/Triton model repository API (REST POST /v2/repository/index, /v2/repository/models/{m}/load and /unload; gRPC RepositoryIndex, RepositoryModelLoad, RepositoryModelUnload). Administrative: off by default.',
   },
   help: { kind: 'bool', default: false, help: 'Print this help and exit.' },
   version: { kind: 'bool', default: false, help: 'Print the version and exit.' },
@@ -196,7 +203,6 @@ export type Flags = { [K in FlagName]: (typeof FLAGS)[K]['default'] } & {
 /** TF Serving flags jetserve knows but does not implement yet: refused rather than silently ignored. */
 const NOT_YET_SUPPORTED = new Set([
   'enable_per_model_batching_parameters',
-  'monitoring_config_file',
   'use_alts_credentials',
   'grpc_max_threads',
   'platform_config_file',
@@ -443,6 +449,22 @@ export async function main(argv: readonly string[] = process.argv.slice(2)): Pro
     `HTTP engine: ${httpEngine.name}${httpEngine.reason ? ` (${httpEngine.reason}; performance is lower than native)` : ''}`,
   );
 
+  // --monitoring_config_file: read before any model loads, so a bad file fails fast
+  let monitoring: MonitoringConfig | undefined;
+  if (flags.monitoring_config_file) {
+    try {
+      monitoring = readMonitoringConfigFile(resolve(flags.monitoring_config_file));
+    } catch (err) {
+      process.stderr.write(`jetserve: invalid --monitoring_config_file: ${asJetserveError(err).message}\n`);
+      process.exit(1);
+    }
+    if (monitoring.prometheus.enable && flags.rest_api_port === 0) {
+      process.stderr.write('jetserve: --monitoring_config_file enables Prometheus metrics, which are served on the REST port, but --rest_api_port=0 disables REST\n');
+      process.exit(1);
+    }
+  }
+  const metrics = monitoring?.prometheus.enable ? new ServingMetrics() : undefined;
+
   const intra =
     flags.given.has('tensorflow_intra_op_parallelism')
       ? flags.tensorflow_intra_op_parallelism
@@ -469,7 +491,7 @@ export async function main(argv: readonly string[] = process.argv.slice(2)): Pro
   log(describeBatching(batching));
 
   let manager: ModelManager;
-  const managerOptions: ModelManagerOptions = {
+  const baseManagerOptions: ModelManagerOptions = {
     batching,
     load: {
       tags: flags.saved_model_tags.split(',').map((t) => t.trim()).filter(Boolean),
@@ -485,6 +507,8 @@ export async function main(argv: readonly string[] = process.argv.slice(2)): Pro
     ...(repository ? { repositoryRoot: repository } : {}),
     log,
   };
+  // monitoring: model load / warmup / run metrics (no hooks at all without it)
+  const managerOptions = metrics ? metrics.instrument(baseManagerOptions) : baseManagerOptions;
   try {
     if (fromFile) {
       manager = new ModelManager(managerOptions);
@@ -501,6 +525,7 @@ export async function main(argv: readonly string[] = process.argv.slice(2)): Pro
     process.stderr.write(`jetserve: failed to start server: ${asJetserveError(err).message}\n`);
     process.exit(1);
   }
+  metrics?.attachManager(manager);
 
   // Config reloads (SIGHUP, --model_config_file_poll_wait_seconds): an unreadable or invalid file
   // is reported and changes nothing; a valid one is applied (serialized with gRPC reloads).
@@ -542,10 +567,12 @@ export async function main(argv: readonly string[] = process.argv.slice(2)): Pro
         timeoutMs: flags.rest_api_timeout_in_ms,
         maxBodyBytes: flags.rest_api_max_body_bytes,
         jsonOffloadThresholdBytes: flags.json_offload_threshold_bytes, // JSON offload
+        ...(metrics ? { metrics, metricsPath: monitoring!.prometheus.path } : {}),
         log,
       });
       await http.listen(flags.rest_api_port);
       log(`REST API (TF Serving /v1, KServe v2 /v2) listening on port ${http.port}`);
+      if (metrics) log(`Prometheus metrics at http://localhost:${http.port}${monitoring!.prometheus.path}`);
     }
     if (flags.port !== 0 || flags.grpc_socket_path) {
       const server = await startGrpcServer(manager, {
@@ -555,7 +582,9 @@ export async function main(argv: readonly string[] = process.argv.slice(2)): Pro
         ...(flags.ssl_config_file ? { sslConfigFile: flags.ssl_config_file } : {}),
         maxMessageSize: flags.grpc_max_message_size,
         tensorContentOutputs: flags.enable_serialization_as_tensor_content,
+        repositoryApi: flags.enable_model_repository_api,
         transport: flags.grpc_transport as 'jetserve' | 'grpc-js',
+        ...(metrics ? { metrics } : {}),
         log,
       });
       grpc = server;

@@ -41,17 +41,21 @@ export class ConfigError extends JetserveError {
 }
 
 // ------------------------------------------------------------------------------------------------
-// Text format: a small protobuf text-format reader driven by the ModelServerConfig schema.
+// Text format: a small protobuf text-format reader driven by a schema (ModelServerConfig here;
+// parseTextProto takes others, e.g. the MonitoringConfig in src/observability).
 
-type FieldKind = 'string' | 'int' | 'float' | 'bool' | 'enum' | { message: string };
-interface FieldSpec {
+export type FieldKind = 'string' | 'int' | 'float' | 'bool' | 'enum' | { message: string };
+export interface FieldSpec {
   kind: FieldKind;
   repeated?: boolean;
   /** map<K,V>: repeated entries `{ key: … value: … }` collected into an object. */
   map?: { key: FieldKind; value: FieldKind };
 }
 
-const SCHEMA: Record<string, Record<string, FieldSpec>> = {
+/** Message type name → field name → field. Drives parseTextProto. */
+export type TextSchema = Record<string, Record<string, FieldSpec>>;
+
+const SCHEMA: TextSchema = {
   ModelServerConfig: {
     model_config_list: { kind: { message: 'ModelConfigList' } },
     custom_model_config: { kind: { message: 'Any' } },
@@ -147,6 +151,16 @@ function tokenize(src: string, file: string): Token[] {
 
 /** Parses TF Serving's text-format ModelServerConfig into a plain object (snake_case fields). */
 export function parseTextConfig(src: string, file = '<config>'): Record<string, unknown> {
+  return parseTextProto(src, file, SCHEMA, 'ModelServerConfig');
+}
+
+/**
+ * Parses a protobuf text-format message of type `root` described by `schema` (other TF Serving
+ * config files: MonitoringConfig, …) into a plain object with snake_case fields. Mistakes, unknown
+ * fields included, throw a ConfigError naming file:line:col and the field.
+ */
+export function parseTextProto(src: string, file: string, schema: TextSchema, root: string): Record<string, unknown> {
+  if (!schema[root]) throw new Error(`parseTextProto: no message type '${root}' in the schema`);
   const tokens = tokenize(src, file);
   let pos = 0;
   const where = (t: Token | undefined) => (t ? `${file}:${t.line}:${t.col}` : `${file}: at end of file`);
@@ -201,7 +215,7 @@ export function parseTextConfig(src: string, file = '<config>'): Record<string, 
   function message(type: string, close: string | undefined, open?: Token): Record<string, unknown> {
     const out: Record<string, unknown> = {};
     Object.defineProperty(out, LINE, { value: open ? open.line : 1, enumerable: false });
-    const fields = SCHEMA[type]!;
+    const fields = schema[type]!;
     for (;;) {
       const t = peek();
       if (!t) {
@@ -289,7 +303,7 @@ export function parseTextConfig(src: string, file = '<config>'): Record<string, 
     }
   }
 
-  return message('ModelServerConfig', undefined);
+  return message(root, undefined);
 }
 
 const LINE = Symbol('line');

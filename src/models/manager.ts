@@ -17,7 +17,7 @@ import { isAbsolute, join, resolve as resolvePath } from 'node:path';
 import { loadSavedModel, type LoadSavedModelOptions, type Model } from '../engine/model.js';
 import type { Tensor } from '../engine/tensor.js';
 import { asJetserveError, invalidArgument, JetserveError, notFound } from '../errors.js';
-import type { ModelResolver, ModelSpec, Servable, VersionState, VersionStatus } from './servable.js';
+import type { ModelResolver, ModelSpec, RepositoryIndexEntry, RepositorySource, Servable, VersionState, VersionStatus } from './servable.js';
 import { Batching } from '../batching/index.js'; // batching integration (src/batching)
 import { modelConfigsFromObject, repositoryModelConfigs, type ModelConfig, type VersionPolicy } from './config.js';
 import { runWarmup, type WarmupOptions } from './warmup.js';
@@ -40,6 +40,12 @@ export interface ServableRunner {
 }
 
 export type ModelLoader = (dir: string, options: LoadSavedModelOptions) => Promise<Model>;
+
+/**
+ * Sees every run of a version that succeeded: `micros` is the wall time of the runner's run (the
+ * batcher's queueing included, as TF Serving's runtime_latency includes its batching session's).
+ */
+export type RunObserver = (servable: Servable, signature: string, micros: number) => void;
 
 export interface ModelManagerOptions {
   /** Session options (threads, tags) for every load. */
@@ -69,6 +75,8 @@ export interface ModelManagerOptions {
   warmup?: WarmupOptions | false;
   /** Every state change and label move, timestamped with performance.now(). */
   onEvent?: (event: LifecycleEvent) => void;
+  /** Every successful run of any version (monitoring: runtime latency). Default: none, no timing. */
+  onRun?: RunObserver;
   /**
    * A Triton-style model repository (--model_repository): the repository API's index lists every
    * model directory in it and its load adds one that is not configured yet (see repositoryModelConfigs).
@@ -149,6 +157,7 @@ export class ServableVersion implements Servable {
     readonly version: number,
     readonly path: string,
     private readonly onChange?: (v: ServableVersion) => void,
+    private readonly onRun?: RunObserver,
   ) {}
 
   get model(): Model {
@@ -225,11 +234,13 @@ export class ServableVersion implements Servable {
     const runner: ServableRunner = this.runner ?? this.loaded;
     this.active++;
     let result: Promise<Record<string, Tensor>>;
+    const started = this.onRun ? performance.now() : 0;
     try {
       result = runner.run(inputs, options);
     } catch (err) {
       result = Promise.reject(err);
     }
+    if (this.onRun) result = this.observed(result, options.signature, started);
     // one reaction settles everything (release, deadline timer, caller): this is on every
     // request's path, and finally() + a separate deadline wrapper cost three promise hops
     const deadline = options.deadline;
@@ -265,6 +276,15 @@ export class ServableVersion implements Servable {
           reject(err);
         },
       );
+    });
+  }
+
+  /** Reports a successful run to the run observer (monitoring on only: one more promise hop). */
+  private observed(result: Promise<Record<string, Tensor>>, signature: string, started: number): Promise<Record<string, Tensor>> {
+    const onRun = this.onRun!;
+    return result.then((outputs) => {
+      onRun(this, signature, (performance.now() - started) * 1000);
+      return outputs;
     });
   }
 
@@ -484,7 +504,7 @@ interface ReconcileMode {
   strict: boolean;
 }
 
-export class ModelManager implements ModelResolver {
+export class ModelManager implements ModelResolver, RepositorySource {
   private readonly models = new Map<string, ManagedModel>();
   private readonly loader: ModelLoader;
   private readonly loadOptions: LoadSavedModelOptions;
@@ -496,6 +516,7 @@ export class ModelManager implements ModelResolver {
   private readonly allowUnavailableLabels: boolean;
   private readonly warmup: WarmupOptions | false;
   private readonly onEvent: ((e: LifecycleEvent) => void) | undefined;
+  private readonly onRun: RunObserver | undefined;
   private readonly repositoryRoot: string | undefined;
   private pollTimer: NodeJS.Timeout | undefined;
   private readonly unloading = new Set<Promise<void>>();
@@ -517,6 +538,7 @@ export class ModelManager implements ModelResolver {
     this.allowUnavailableLabels = options.allowVersionLabelsForUnavailableModels ?? false;
     this.warmup = options.warmup ?? false;
     this.onEvent = options.onEvent;
+    this.onRun = options.onRun;
     this.repositoryRoot = options.repositoryRoot;
   }
 
@@ -766,7 +788,7 @@ export class ModelManager implements ModelResolver {
   }
 
   private async loadVersion(model: ManagedModel, dir: VersionDir, fingerprint: string): Promise<void> {
-    const sv = new ServableVersion(model.name, dir.version, dir.path, (v) => this.changed(model, v));
+    const sv = new ServableVersion(model.name, dir.version, dir.path, (v) => this.changed(model, v), this.onRun);
     model.versions.set(dir.version, sv);
     this.changed(model, sv);
     await this.slots.acquire();
@@ -883,8 +905,8 @@ export class ModelManager implements ModelResolver {
    * Every configured model with its state (Triton's repository index), plus the repository's model
    * directories not loaded yet (UNAVAILABLE, "unloaded"). Sorted by name.
    */
-  repositoryIndex(): { name: string; version?: string; state: string; reason: string }[] {
-    const index = [...this.models.values()].map((m) => {
+  repositoryIndex(): RepositoryIndexEntry[] {
+    const index = [...this.models.values()].map((m): RepositoryIndexEntry => {
       const latest = m.latestAvailable();
       const failed = [...m.versions.values()].find((v) => v.error);
       return {

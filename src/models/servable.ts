@@ -47,3 +47,37 @@ export interface ModelResolver {
   /** Labels → version for a model. */
   labels(name: string): Record<string, number>;
 }
+
+/** One model in the repository index (Triton's shape: version absent when none is loaded). */
+export interface RepositoryIndexEntry {
+  name: string;
+  version?: string;
+  /** "READY", "UNAVAILABLE" or "LOADING". */
+  state: string;
+  /** "unloaded", a load error, or "". */
+  reason: string;
+}
+
+/**
+ * What the KServe / Triton model repository API needs from the manager (ModelManager implements
+ * it); both the REST and the gRPC front end serve it. Failures are JetserveErrors (NOT_FOUND for
+ * a model that is neither configured nor a repository directory).
+ */
+export interface RepositorySource {
+  /** Every model with its state, sorted by name. */
+  repositoryIndex(): RepositoryIndexEntry[];
+  /** Loads (again) or adds a model; resolves once its versions are AVAILABLE. */
+  repositoryLoad(name: string): Promise<void>;
+  /** Unloads every version of a model (draining in-flight requests); it stays listed. */
+  repositoryUnload(name: string): Promise<void>;
+}
+
+/** The repository API of a model source, when it has one (duck-typed: front ends take a resolver). */
+export function repositorySourceOf(models: object): RepositorySource | undefined {
+  const source = models as Partial<RepositorySource>;
+  return typeof source.repositoryIndex === 'function' &&
+    typeof source.repositoryLoad === 'function' &&
+    typeof source.repositoryUnload === 'function'
+    ? (source as RepositorySource)
+    : undefined;
+}

@@ -18,6 +18,11 @@ import type { Servable } from './servable.js';
 export interface WarmupOptions {
   /** --num_request_iterations_for_warmup (0 → 1). */
   iterations?: number;
+  /**
+   * Told how long a version's warmup took (wall time in µs) and how it ended ("OK" or the error
+   * code), when the version has a warmup file (monitoring: model_warmup_latency).
+   */
+  observe?: (versionDir: string, micros: number, status: string) => void;
 }
 
 export const WARMUP_FILE = join('assets.extra', 'tf_serving_warmup_requests');
@@ -137,6 +142,20 @@ async function replay(target: Servable, type: string, request: Buffer): Promise<
 export async function runWarmup(model: Model, versionDir: string, options: WarmupOptions = {}): Promise<number> {
   const file = join(versionDir, WARMUP_FILE);
   if (!existsSync(file)) return 0;
+  const observe = options.observe;
+  if (!observe) return replayFile(model, versionDir, file, options);
+  const started = performance.now();
+  try {
+    const n = await replayFile(model, versionDir, file, options);
+    observe(versionDir, (performance.now() - started) * 1000, 'OK');
+    return n;
+  } catch (err) {
+    observe(versionDir, (performance.now() - started) * 1000, asJetserveError(err).code);
+    throw err;
+  }
+}
+
+async function replayFile(model: Model, versionDir: string, file: string, options: WarmupOptions): Promise<number> {
   const records = readTfRecords(readFileSync(file), file);
   if (records.length > MAX_WARMUP_RECORDS) {
     throw new JetserveError('INVALID_ARGUMENT', `${file}: ${records.length} warmup records, more than the limit of ${MAX_WARMUP_RECORDS}`);

@@ -348,6 +348,34 @@ def op_triton_infer(c):
     }
 
 
+def op_triton_repository_index(c):
+    """tritonclient's get_model_repository_index (as JSON: empty fields are left out)."""
+    return {"index": triton(c).get_model_repository_index(as_json=True).get("models", [])}
+
+
+def op_triton_repository_index_raw(c):
+    """RepositoryIndex through Triton's stub, for the fields tritonclient does not set (ready, repository_name)."""
+    stub = service_pb2_grpc.GRPCInferenceServiceStub(channel(c))
+    req = service_pb2.RepositoryIndexRequest(repository_name=c.get("repository_name", ""), ready=c.get("ready", False))
+    resp = stub.RepositoryIndex(req, timeout=30)
+    return {"models": [{"name": m.name, "version": m.version, "state": m.state, "reason": m.reason} for m in resp.models]}
+
+
+def op_triton_load(c):
+    kwargs = {}
+    if "config" in c:
+        kwargs["config"] = c["config"]
+    if "files_b64" in c:
+        kwargs["files"] = {k: base64.b64decode(v) for k, v in c["files_b64"].items()}
+    triton(c).load_model(c["model"], client_timeout=c.get("timeout", 120), **kwargs)
+    return {}
+
+
+def op_triton_unload(c):
+    triton(c).unload_model(c["model"], unload_dependents=c.get("unload_dependents", False), client_timeout=c.get("timeout", 120))
+    return {}
+
+
 CONTENTS_FIELD = {
     "BOOL": "bool_contents",
     "INT8": "int_contents",

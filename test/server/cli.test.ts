@@ -115,7 +115,7 @@ describe('flag parsing (TF Serving names and defaults)', () => {
     [['--model_name'], /^--model_name needs a value$/],
     [['--port=8501'], /--rest_api_port and --port must differ/],
     [['--model_name=m'], /--model_name needs --model_base_path/],
-    [['--monitoring_config_file=x'], /^--monitoring_config_file is a TF Serving flag jetserve does not support yet$/],
+    [['--platform_config_file=x'], /^--platform_config_file is a TF Serving flag jetserve does not support yet$/],
     [['--model_config_file=x', '--model_base_path=/y'], /--model_config_file and --model_base_path are mutually exclusive/],
     [['--model_repository=/r', '--model_config_file=x'], /--model_repository replaces --model_config_file, --model_base_path and --model_name/],
     [['--model_repository='], /--model_repository must not be empty/],
@@ -346,6 +346,65 @@ print(json.dumps(out))
       expect(await r.json()).toEqual({ predictions: [3.0] });
       cli.child.kill('SIGTERM');
       expect(await cli.exited).toBe(0);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 90_000);
+
+  it('--monitoring_config_file: the REST port serves Prometheus metrics at prometheus_config.path', async () => {
+    expect(parseFlags(['--monitoring_config_file=/m.config']).monitoring_config_file).toBe('/m.config');
+    const dir = mkdtempSync(join(tmpdir(), 'jetserve-cli-monitoring-'));
+    try {
+      const file = join(dir, 'monitoring.config');
+      writeFileSync(file, 'prometheus_config {\n  enable: true,\n  path: "/metrics"\n}\n');
+      const rest = await freePort();
+      const cli = await startCli([
+        '--model_name=hpt',
+        `--model_base_path=${join(fixturesDir(), 'half_plus_two')}`,
+        `--rest_api_port=${rest}`,
+        '--port=0',
+        `--monitoring_config_file=${file}`,
+      ]);
+      const base = `http://127.0.0.1:${rest}`;
+      expect(cli.stderr()).toContain(`Prometheus metrics at http://localhost:${rest}/metrics`);
+      for (let i = 0; i < 2; i++) {
+        expect((await fetch(`${base}/v1/models/hpt:predict`, { method: 'POST', body: '{"instances": [1.0]}' })).status).toBe(200);
+      }
+      expect((await fetch(`${base}/v1/models/hpt:predict`, { method: 'POST', body: '{"instances": ' })).status).toBe(400);
+      const r = await fetch(`${base}/metrics`);
+      expect(r.status).toBe(200);
+      expect(r.headers.get('content-type')).toBe('text/plain; version=0.0.4; charset=utf-8');
+      const text = await r.text();
+      expect(text).toContain('# TYPE :tensorflow:serving:request_count counter\n');
+      expect(text).toContain(':tensorflow:serving:request_count{model_name="hpt",status="OK"} 2\n');
+      expect(text).toContain(':tensorflow:serving:request_count{model_name="hpt",status="INVALID_ARGUMENT"} 1\n');
+      expect(text).toContain(':tensorflow:serving:request_latency_count{model_name="hpt",API="predict",entrypoint="REST"} 2\n');
+      expect(text).toContain(`:tensorflow:cc:saved_model:load_attempt_count{model_path="${join(fixturesDir(), 'half_plus_two', '1')}",status="success"} 1\n`);
+      expect(text).toContain(':jetserve:model_version_state{model_name="hpt",version="1",state="AVAILABLE"} 1\n');
+      // only the configured path: TF Serving's default is an unknown route here
+      expect((await fetch(`${base}/monitoring/prometheus/metrics`)).status).toBe(404);
+      cli.child.kill('SIGTERM');
+      expect(await cli.exited).toBe(0);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 90_000);
+
+  it('an invalid --monitoring_config_file exits 1 naming the line and field', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'jetserve-cli-monitoring-'));
+    try {
+      const file = join(dir, 'monitoring.config');
+      writeFileSync(file, 'prometheus_config {\n  enable: true\n  pth: "/metrics"\n}\n');
+      const r = runCli([`--monitoring_config_file=${file}`, '--port=0', '--rest_api_port=0', '--grpc_socket_path=/tmp/x.sock']);
+      expect(r.status).toBe(1);
+      expect(r.stderr).toContain(
+        `jetserve: invalid --monitoring_config_file: ${file}:3:3: unknown field 'pth' in PrometheusConfig (known: enable, path)\n`,
+      );
+      // enabled without a REST port: nowhere to serve the metrics
+      writeFileSync(file, 'prometheus_config { enable: true }\n');
+      const r2 = runCli([`--monitoring_config_file=${file}`, '--port=0', '--rest_api_port=0', '--grpc_socket_path=/tmp/x.sock']);
+      expect(r2.status).toBe(1);
+      expect(r2.stderr).toMatch(/--monitoring_config_file enables Prometheus metrics, which are served on the REST port, but --rest_api_port=0 disables REST/);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -1,13 +1,14 @@
 // inference.GRPCInferenceService (KServe v2 / Open Inference Protocol) over the model resolver:
 // health, server and model metadata, ModelInfer (typed contents and raw_input_contents in, raw
-// outputs back) and Triton's bidirectional ModelStreamInfer. Messages follow Triton's so that
-// tritonclient works unchanged.
+// outputs back), Triton's bidirectional ModelStreamInfer and Triton's model repository extension
+// (RepositoryIndex / RepositoryModelLoad / RepositoryModelUnload, with --enable_model_repository_api).
+// Messages follow Triton's so that tritonclient works unchanged.
 
 import type * as grpc from '@grpc/grpc-js';
 import { DEFAULT_SIGNATURE, type SignatureInfo, type TensorSpec } from '../../engine/signature.js';
 import type { Tensor } from '../../engine/tensor.js';
 import { invalidArgument, JetserveError, notFound } from '../../errors.js';
-import type { ModelResolver, ModelSpec } from '../../models/servable.js';
+import { repositorySourceOf, type ModelResolver, type ModelSpec, type RepositorySource } from '../../models/servable.js';
 import {
   decodeInferInputs,
   encodeModelInferResponse,
@@ -27,10 +28,18 @@ export const SIGNATURE_PARAMETER = 'signature_name';
 export interface KServeOptions {
   serverName: string;
   serverVersion: string;
-  /** Listed in ServerMetadata.extensions. */
+  /** Listed in ServerMetadata.extensions ("model_repository" is added when repositoryApi is on). */
   extensions: string[];
+  /**
+   * Serve Triton's model repository RPCs (--enable_model_repository_api). Off (default): they answer
+   * UNIMPLEMENTED naming the flag.
+   */
+  repositoryApi?: boolean;
   log?: Logger;
 }
+
+/** The flag that turns the repository RPCs on (named in the error when it is off). */
+export const REPOSITORY_API_FLAG = '--enable_model_repository_api';
 
 export function inferenceServiceDefinition(): grpc.ServiceDefinition {
   return {
@@ -41,6 +50,9 @@ export function inferenceServiceDefinition(): grpc.ServiceDefinition {
     ModelMetadata: rawMethod(INFERENCE_SERVICE, 'ModelMetadata'),
     ModelInfer: rawMethod(INFERENCE_SERVICE, 'ModelInfer'),
     ModelStreamInfer: rawMethod(INFERENCE_SERVICE, 'ModelStreamInfer', { request: true, response: true }),
+    RepositoryIndex: rawMethod(INFERENCE_SERVICE, 'RepositoryIndex'),
+    RepositoryModelLoad: rawMethod(INFERENCE_SERVICE, 'RepositoryModelLoad'),
+    RepositoryModelUnload: rawMethod(INFERENCE_SERVICE, 'RepositoryModelUnload'),
   };
 }
 
@@ -235,6 +247,71 @@ export function inferenceServiceHandlers(models: ModelResolver, options: KServeO
     });
   };
 
+  // --- Triton's model repository extension ---
+
+  /** The manager's repository API, or the error that says why it is not served. */
+  const repository = (): RepositorySource => {
+    if (!options.repositoryApi) {
+      throw new JetserveError(
+        'UNIMPLEMENTED',
+        `the model repository API is disabled; start jetserve with ${REPOSITORY_API_FLAG}`,
+      );
+    }
+    const source = repositorySourceOf(models);
+    if (!source) throw new JetserveError('UNIMPLEMENTED', 'this model source has no model repository');
+    return source;
+  };
+
+  /** jetserve has one repository: a named one is unsupported (as Triton answers). */
+  const checkRepositoryName = (repositoryName: string): void => {
+    if (repositoryName !== '') {
+      throw new JetserveError('UNIMPLEMENTED', `'repository_name' specification is not supported (got '${repositoryName}')`);
+    }
+  };
+
+  const repositoryIndex = (buf: Buffer): Buffer => {
+    const source = repository();
+    const req = decodeMessage<{ repository_name: string; ready: boolean }>('inference.RepositoryIndexRequest', buf);
+    checkRepositoryName(req.repository_name);
+    let index = source.repositoryIndex();
+    if (req.ready) index = index.filter((m) => m.state === 'READY');
+    return encodeMessage('inference.RepositoryIndexResponse', { models: index });
+  };
+
+  type RepositoryParameter = { bool_param?: boolean; int64_param?: number; string_param?: string; bytes_param?: Buffer };
+  type RepositoryModelRequest = { repository_name: string; model_name: string; parameters: Record<string, RepositoryParameter> };
+
+  const repositoryLoad = async (buf: Buffer): Promise<Buffer> => {
+    const source = repository();
+    const req = decodeMessage<RepositoryModelRequest>('inference.RepositoryModelLoadRequest', buf);
+    checkRepositoryName(req.repository_name);
+    // Triton's "config" / "file:<path>" parameters replace the model's configuration or files for
+    // this load; jetserve serves the directory as it is, so loading something else is refused.
+    for (const key of Object.keys(req.parameters)) {
+      if (key === 'config' || key.startsWith('file:')) {
+        throw new JetserveError(
+          'UNIMPLEMENTED',
+          `failed to load '${req.model_name}': load parameter '${key}' (a configuration or file override) is not supported by jetserve`,
+        );
+      }
+    }
+    await source.repositoryLoad(req.model_name);
+    return encodeMessage('inference.RepositoryModelLoadResponse', {});
+  };
+
+  const repositoryUnload = async (buf: Buffer): Promise<Buffer> => {
+    const source = repository();
+    // parameters: "unload_dependents" only matters for ensembles, which jetserve does not have
+    const req = decodeMessage<RepositoryModelRequest>('inference.RepositoryModelUnloadRequest', buf);
+    checkRepositoryName(req.repository_name);
+    await source.repositoryUnload(req.model_name);
+    return encodeMessage('inference.RepositoryModelUnloadResponse', {});
+  };
+
+  const extensions = options.repositoryApi && !options.extensions.includes('model_repository')
+    ? [...options.extensions, 'model_repository']
+    : options.extensions;
+
   return {
     ServerLive: unary(() => encodeMessage('inference.ServerLiveResponse', { live: true }), log),
     ServerReady: unary(() => encodeMessage('inference.ServerReadyResponse', { ready: serverReady(models) }), log),
@@ -244,12 +321,15 @@ export function inferenceServiceHandlers(models: ModelResolver, options: KServeO
         encodeMessage('inference.ServerMetadataResponse', {
           name: options.serverName,
           version: options.serverVersion,
-          extensions: options.extensions,
+          extensions,
         }),
       log,
     ),
     ModelMetadata: unary(modelMetadata, log),
     ModelInfer: unary((buf, call) => infer(buf, deadlineOf(call)), log),
     ModelStreamInfer: streamInfer,
+    RepositoryIndex: unary(repositoryIndex, log),
+    RepositoryModelLoad: unary(repositoryLoad, log),
+    RepositoryModelUnload: unary(repositoryUnload, log),
   };
 }

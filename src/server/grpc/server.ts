@@ -9,9 +9,11 @@ import { fileURLToPath } from 'node:url';
 import * as grpc from '@grpc/grpc-js';
 import { invalidArgument } from '../../errors.js';
 import type { ModelResolver } from '../../models/servable.js';
+import type { ServingMetrics } from '../../observability/serving-metrics.js';
 import { PROTO_DIR, SERVICE_PROTO_FILES } from '../../proto/schemas.js';
 import type { Logger } from './common.js';
 import { HealthState, healthServiceDefinition, healthServiceHandlers } from './health.js';
+import { countRequests } from './metrics.js';
 import { inferenceServiceDefinition, inferenceServiceHandlers, INFERENCE_SERVICE } from './kserve.js';
 import { readSslConfigFile, sslServerCredentials, type SslConfig } from './ssl-config.js';
 import { GrpcTransportServer, type TransportOptions } from './transport/server.js';
@@ -61,6 +63,12 @@ export interface GrpcServerOptions {
   health?: boolean;
   /** Serve gRPC server reflection (v1 and v1alpha). Default true. */
   reflection?: boolean;
+  /**
+   * --enable_model_repository_api: serve Triton's RepositoryIndex / RepositoryModelLoad /
+   * RepositoryModelUnload on inference.GRPCInferenceService (the model source must implement
+   * RepositorySource, as ModelManager does). Default false: they answer UNIMPLEMENTED.
+   */
+  repositoryApi?: boolean;
   /** KServe ServerMetadata name / version. Default "jetserve" / package.json version. */
   serverName?: string;
   serverVersion?: string;
@@ -71,6 +79,11 @@ export interface GrpcServerOptions {
   transport?: 'jetserve' | 'grpc-js';
   /** Where start-up notes and internal errors go. Default console.error. */
   log?: Logger;
+  /**
+   * --monitoring_config_file: count Predict / Classify / Regress / ModelInfer calls into these
+   * metrics (request_count, request_latency with entrypoint="GRPC"). Default: none, no metrics work.
+   */
+  metrics?: ServingMetrics;
 }
 
 export interface GrpcServer {
@@ -146,6 +159,7 @@ export async function startGrpcServer(
     ownServer = new GrpcTransportServer(transportOptions(serverOptions, log));
   }
   const target = (grpcServer ?? ownServer)!;
+  if (options.metrics) countRequests(target, options.metrics);
 
   const tfOptions = { tensorContent: options.tensorContentOutputs ?? true, gather: ownServer !== undefined, log };
   target.addService(predictionServiceDefinition(), predictionServiceHandlers(models, tfOptions));
@@ -156,6 +170,7 @@ export async function startGrpcServer(
       serverName: options.serverName ?? 'jetserve',
       serverVersion: options.serverVersion ?? PACKAGE_VERSION,
       extensions: [],
+      repositoryApi: options.repositoryApi ?? false,
       log,
     }),
   );

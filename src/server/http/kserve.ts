@@ -197,5 +197,5 @@ function infer(ex: Exchange, ctx: HttpContext, name: string, versionText: string
     } else {
       ex.send(200, 'application/octet-stream', reply.body, [['Inference-Header-Content-Length', String(reply.jsonLength)]]);
     }
-  });
+  }, undefined, ctx.metrics?.request(name, 'infer', 'REST'));
 }

@@ -8,16 +8,13 @@
 // is not served yet; the index lists the repository's directories that are not loaded as UNAVAILABLE.
 
 import { JetserveError } from '../../errors.js';
+import type { RepositorySource } from '../../models/servable.js';
 import { Exchange, HttpError, errorBody } from './exchange.js';
 import { respondAsync } from './respond.js';
 import type { HttpContext } from './server.js';
 
-/** What the repository API needs from the manager (ModelManager implements it). */
-export interface RepositorySource {
-  repositoryIndex(): { name: string; version?: string; state: string; reason: string }[];
-  repositoryLoad(name: string): Promise<void>;
-  repositoryUnload(name: string): Promise<void>;
-}
+/** What the repository API needs from the manager: shared with the gRPC front end (models/servable.ts). */
+export type { RepositorySource };
 
 const MODEL_ACTION_RE = /^\/v2\/repository\/models\/([^/]+)\/(load|unload)\/?$/;
 

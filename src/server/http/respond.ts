@@ -1,7 +1,10 @@
 // Runs a request's async part and turns whatever it throws into the protocol's error response.
 // Non-jetserve errors (bugs) are logged with their stack and answered 500; the server keeps going.
+// With a RequestRecorder (monitoring on), the outcome is counted: OK with its latency, or the
+// error's canonical code.
 
 import { asJetserveError, JetserveError } from '../../errors.js';
+import { codeOfHttpStatus, type RequestRecorder } from '../../observability/serving-metrics.js';
 import { Exchange, HttpError } from './exchange.js';
 import type { HttpContext } from './server.js';
 
@@ -11,18 +14,33 @@ export function respondAsync(
   work: () => Promise<void>,
   /** Writes a JetserveError in the protocol's own error format (default: {"error": message}). */
   writeError?: (ex: Exchange, err: JetserveError) => void,
+  /** Counts the request (request_count / request_latency); undefined when monitoring is off. */
+  recorder?: RequestRecorder,
 ): void {
-  work().catch((err: unknown) => {
-    if (ex.done) return;
-    if (err instanceof HttpError) {
-      ex.sendError(err);
-      return;
-    }
-    if (!(err instanceof JetserveError)) {
-      ctx.log(`internal error on ${ex.method.toUpperCase()} ${ex.url}: ${(err as Error)?.stack ?? String(err)}`);
-    }
-    const e = asJetserveError(err);
-    if (writeError) writeError(ex, e);
-    else ex.sendError(e);
-  });
+  if (recorder === undefined) {
+    work().catch((err: unknown) => fail(ex, ctx, err, writeError));
+    return;
+  }
+  const started = performance.now();
+  work().then(
+    () => recorder.ok(started),
+    (err: unknown) => {
+      recorder.failed(err instanceof HttpError ? codeOfHttpStatus(err.status) : asJetserveError(err).code);
+      fail(ex, ctx, err, writeError);
+    },
+  );
+}
+
+function fail(ex: Exchange, ctx: HttpContext, err: unknown, writeError?: (ex: Exchange, err: JetserveError) => void): void {
+  if (ex.done) return;
+  if (err instanceof HttpError) {
+    ex.sendError(err);
+    return;
+  }
+  if (!(err instanceof JetserveError)) {
+    ctx.log(`internal error on ${ex.method.toUpperCase()} ${ex.url}: ${(err as Error)?.stack ?? String(err)}`);
+  }
+  const e = asJetserveError(err);
+  if (writeError) writeError(ex, e);
+  else ex.sendError(e);
 }

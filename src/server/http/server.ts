@@ -4,6 +4,9 @@
 // protocol modules (tfserving.ts, kserve.ts) own their URL grammars and wire shapes.
 
 import { asJetserveError } from '../../errors.js';
+import { DEFAULT_PROMETHEUS_PATH } from '../../observability/monitoring-config.js';
+import { PROMETHEUS_CONTENT_TYPE } from '../../observability/exposition.js';
+import type { ServingMetrics } from '../../observability/serving-metrics.js';
 import type { ModelResolver } from '../../models/servable.js';
 import { Exchange, TimeoutList, errorBody, type ExchangeLimits, type HttpStats } from './exchange.js';
 import { DEFAULT_JSON_OFFLOAD_THRESHOLD_BYTES, JsonOffload } from './json-offload.js';
@@ -36,6 +39,14 @@ export interface HttpServerOptions {
   jsonOffloadThresholdBytes?: number;
   /** Worker threads for JSON offloading (default: cores - 1, at least 1). */
   jsonOffloadThreads?: number;
+  /**
+   * --monitoring_config_file with prometheus_config.enable: count requests into these metrics and
+   * answer GET `metricsPath` with their Prometheus text exposition. Default: none (no metrics work,
+   * and the path is an unknown route).
+   */
+  metrics?: ServingMetrics;
+  /** prometheus_config.path. Default "/monitoring/prometheus/metrics". */
+  metricsPath?: string;
 }
 
 const SHADOW_RE = /^\/v2\/models\/([^/]+)\/shadow\/?$/;
@@ -51,6 +62,8 @@ export interface HttpContext {
   readonly log: (message: string) => void;
   /** Large-JSON decoding off the event loop (undefined: off). */
   readonly offload: JsonOffload | undefined;
+  /** Request metrics (undefined: monitoring off). */
+  readonly metrics: ServingMetrics | undefined;
 }
 
 export class HttpServer {
@@ -66,6 +79,8 @@ export class HttpServer {
   private idleWaiters: (() => void)[] = [];
   private stopping = false;
   private readonly repositoryApi: boolean;
+  /** The Prometheus scrape path (undefined: monitoring off). */
+  private readonly metricsPath: string | undefined;
 
   constructor(
     readonly models: HttpModelSource,
@@ -85,7 +100,9 @@ export class HttpServer {
       serverInfo: options.serverInfo ?? {},
       log: options.log ?? ((m) => console.error(m)),
       offload: jsonOffload(options),
+      metrics: options.metrics,
     };
+    this.metricsPath = options.metrics ? (options.metricsPath ?? DEFAULT_PROMETHEUS_PATH) : undefined;
     this.app = uWS.App();
     this.app.any('/*', (res, req) => {
       const ex = new Exchange(res, req, this.limits, this.exchangeDone);
@@ -165,7 +182,9 @@ export class HttpServer {
 
   private dispatch(ex: Exchange): void {
     const url = ex.url;
-    if (url.length >= 4 && (url[1] === 'v' || url[1] === 'V') && url[2] === '1' && url[3] === '/') {
+    if (url === this.metricsPath) {
+      this.prometheus(ex);
+    } else if (url.length >= 4 && (url[1] === 'v' || url[1] === 'V') && url[2] === '1' && url[3] === '/') {
       handleTfServing(ex, this.ctx);
     } else if (SHADOW_RE.test(url)) {
       this.shadowMetrics(ex, SHADOW_RE.exec(url)![1]!);
@@ -178,6 +197,15 @@ export class HttpServer {
     }
     // a request answered synchronously needs no timer; one still pending gets the timeout
     if (!ex.done) ex.armTimeout();
+  }
+
+  /** GET <prometheus_config.path>: the metrics in the Prometheus text format. */
+  private prometheus(ex: Exchange): void {
+    if (ex.method !== 'get') {
+      ex.sendJson(405, errorBody(`Method ${ex.method.toUpperCase()} is not allowed on ${ex.url}; use GET`), [['Allow', 'GET']]);
+      return;
+    }
+    ex.send(200, PROMETHEUS_CONTENT_TYPE, this.ctx.metrics!.registry.expose());
   }
 
   /** jetserve: GET /v2/models/{m}/shadow — the model's shadow configuration and output-diff metrics. */

@@ -72,7 +72,7 @@ export function handleTfServing(ex: Exchange, ctx: HttpContext): void {
       if (kind === 'flatbuffers') return await predictFlatbuffers(ex, ctx, spec, bytes);
       if (verb === 'predict') return await predictJson(ex, ctx, spec, bytes);
       return await examplesJson(ex, ctx, spec, bytes, verb as 'classify' | 'regress');
-    }, kind === 'flatbuffers' ? flatbuffersError : undefined);
+    }, kind === 'flatbuffers' ? flatbuffersError : undefined, ctx.metrics?.request(spec.name, verb, 'REST'));
     return;
   }
   malformed(ex);
