@@ -51,6 +51,41 @@ export class JetserveError extends Error {
   }
 }
 
+/**
+ * The canonical code of an HTTP error status: the inverse of httpStatusOf (first match) plus the
+ * transport-level statuses a server answers before any model code runs (408, 411, 413, 415).
+ */
+export function codeOfHttpStatus(status: number): ErrorCode {
+  switch (status) {
+    case 400:
+    case 411:
+    case 415:
+      return 'INVALID_ARGUMENT';
+    case 401:
+      return 'UNAUTHENTICATED';
+    case 403:
+      return 'PERMISSION_DENIED';
+    case 404:
+      return 'NOT_FOUND';
+    case 408:
+    case 504:
+      return 'DEADLINE_EXCEEDED';
+    case 409:
+      return 'ABORTED';
+    case 413:
+    case 429:
+      return 'RESOURCE_EXHAUSTED';
+    case 499:
+      return 'CANCELLED';
+    case 501:
+      return 'UNIMPLEMENTED';
+    case 503:
+      return 'UNAVAILABLE';
+    default:
+      return status >= 500 ? 'INTERNAL' : 'UNKNOWN';
+  }
+}
+
 export function httpStatusOf(code: ErrorCode): number {
   switch (code) {
     case 'OK':

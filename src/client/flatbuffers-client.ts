@@ -15,7 +15,7 @@ import {
   type FlatPredictResponse,
 } from '../codec/flatbuffers/flatbuffers.js';
 import type { Tensor } from '../engine/tensor.js';
-import { JetserveError, type ErrorCode } from '../errors.js';
+import { codeOfHttpStatus, JetserveError } from '../errors.js';
 
 export interface PredictFlatOptions {
   /** Signature to run (default: the server's "serving_default"). */
@@ -33,33 +33,6 @@ export interface PredictFlatOptions {
   fetch?: typeof fetch;
 }
 
-/** HTTP status → canonical code (the inverse of TF Serving's table, first match). */
-function codeOfHttpStatus(status: number): ErrorCode {
-  switch (status) {
-    case 400:
-      return 'INVALID_ARGUMENT';
-    case 401:
-      return 'UNAUTHENTICATED';
-    case 403:
-      return 'PERMISSION_DENIED';
-    case 404:
-      return 'NOT_FOUND';
-    case 409:
-      return 'ABORTED';
-    case 429:
-      return 'RESOURCE_EXHAUSTED';
-    case 499:
-      return 'CANCELLED';
-    case 501:
-      return 'UNIMPLEMENTED';
-    case 503:
-      return 'UNAVAILABLE';
-    case 504:
-      return 'DEADLINE_EXCEEDED';
-    default:
-      return status >= 500 ? 'INTERNAL' : 'UNKNOWN';
-  }
-}
 
 export function predictUrl(url: string, modelName: string, opts: Pick<PredictFlatOptions, 'version' | 'label'> = {}): string {
   if (opts.version !== undefined && opts.label !== undefined) {

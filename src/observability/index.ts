@@ -12,7 +12,6 @@ export {
   LATENCY_BUCKETS_MICROS,
   MAX_MODEL_NAMES,
   OTHER_MODEL_NAME,
-  codeOfHttpStatus,
   type Entrypoint,
   type MonitoredModelSource,
 } from './serving-metrics.js';

@@ -301,26 +301,3 @@ function runtimeApi(methodName: string | undefined): string {
   }
 }
 
-/** The canonical code for a transport-level HTTP error status (408, 413, 415, …). */
-export function codeOfHttpStatus(status: number): ErrorCode {
-  switch (status) {
-    case 400:
-    case 411:
-    case 415:
-      return 'INVALID_ARGUMENT';
-    case 408:
-    case 504:
-      return 'DEADLINE_EXCEEDED';
-    case 413:
-    case 429:
-      return 'RESOURCE_EXHAUSTED';
-    case 404:
-      return 'NOT_FOUND';
-    case 501:
-      return 'UNIMPLEMENTED';
-    case 503:
-      return 'UNAVAILABLE';
-    default:
-      return status >= 500 ? 'INTERNAL' : 'UNKNOWN';
-  }
-}

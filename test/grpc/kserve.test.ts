@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Tensor } from '../../src/engine/tensor.js';
 import { expectOutputsClose, loadOracle, oracleCases } from '../helpers/oracle.js';
-import { PythonDriver, unwire, type DriverAnswer } from './python-driver.js';
+import { expectError, expectOk, PythonDriver, unwire } from './python-driver.js';
 import { batchCases, fixtureModel, startStack, wireAll, type Stack } from './stack.js';
 
 const MODELS = ['mlp', 'multi_sig', 'dtypes', 'strings'];
@@ -24,17 +24,6 @@ afterAll(async () => {
   await py?.close();
   await stack?.close();
 });
-
-function expectOk(answer: DriverAnswer): void {
-  expect(answer.ok, JSON.stringify(answer).slice(0, 500)).toBe(true);
-}
-
-function expectError(answer: DriverAnswer, code: string, details: RegExp): void {
-  expect(answer.ok, JSON.stringify(answer).slice(0, 500)).toBe(false);
-  expect(answer.error, 'driver error').toBeUndefined();
-  expect(answer.code).toBe(code);
-  expect(answer.details).toMatch(details);
-}
 
 describe('health and metadata', () => {
   it('server live, ready; model ready', async () => {

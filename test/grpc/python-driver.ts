@@ -6,6 +6,7 @@ import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import type { Tensor } from '../../src/engine/tensor.js';
+import { expect } from 'vitest';
 import { decodeTensor } from '../helpers/oracle.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
@@ -101,4 +102,21 @@ export class PythonDriver {
     await exited;
     clearTimeout(timer);
   }
+}
+
+/** The Python client's call succeeded (the answer is printed when it did not). */
+export function expectOk(answer: DriverAnswer): void {
+  expect(answer.ok, JSON.stringify(answer).slice(0, 500)).toBe(true);
+}
+
+/**
+ * The Python client's call failed with this gRPC status code and these details (a string must
+ * equal them exactly, a RegExp must match).
+ */
+export function expectError(answer: DriverAnswer, code: string, details: RegExp | string): void {
+  expect(answer.ok, JSON.stringify(answer).slice(0, 500)).toBe(false);
+  expect(answer.error, 'driver error').toBeUndefined();
+  expect(answer.code).toBe(code);
+  if (typeof details === 'string') expect(answer.details).toBe(details);
+  else expect(answer.details).toMatch(details);
 }

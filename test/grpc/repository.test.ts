@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Tensor } from '../../src/engine/tensor.js';
 import { ModelManager } from '../../src/models/manager.js';
 import { fixturesDir } from '../helpers/oracle.js';
-import { PythonDriver, unwire, wire, type DriverAnswer } from './python-driver.js';
+import { expectError, expectOk, PythonDriver, unwire, wire } from './python-driver.js';
 import { startStack, type Stack } from './stack.js';
 
 const HALF_PLUS_TWO = join(fixturesDir(), 'half_plus_two');
@@ -25,17 +25,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await py?.close();
 });
-
-function expectOk(answer: DriverAnswer): void {
-  expect(answer.ok, JSON.stringify(answer).slice(0, 500)).toBe(true);
-}
-
-function expectError(answer: DriverAnswer, code: string, details: RegExp): void {
-  expect(answer.ok, JSON.stringify(answer).slice(0, 500)).toBe(false);
-  expect(answer.error, 'driver error').toBeUndefined();
-  expect(answer.code).toBe(code);
-  expect(answer.details).toMatch(details);
-}
 
 function float32(values: number[]): Tensor {
   return { dtype: 'float32', shape: [values.length], data: Float32Array.from(values) };

@@ -8,7 +8,7 @@ import type { Tensor } from '../../src/engine/tensor.js';
 import { encodeMessage } from '../../src/proto/schemas.js';
 import { join } from 'node:path';
 import { expectOutputsClose, fixturesDir, loadOracle, oracleCases } from '../helpers/oracle.js';
-import { PythonDriver, unwire, type DriverAnswer } from './python-driver.js';
+import { expectError, expectOk, PythonDriver, unwire } from './python-driver.js';
 import { batchCases, fixtureModel, startStack, wireAll, type Stack } from './stack.js';
 
 const MODELS = ['mlp', 'multi_sig', 'dtypes', 'strings', 'conv', 'half_plus_two'];
@@ -35,18 +35,6 @@ afterAll(async () => {
   await typedStack?.close();
   await stack?.close();
 });
-
-function expectOk(answer: DriverAnswer): void {
-  expect(answer.ok, JSON.stringify(answer).slice(0, 500)).toBe(true);
-}
-
-function expectError(answer: DriverAnswer, code: string, details: RegExp | string): void {
-  expect(answer.ok, JSON.stringify(answer).slice(0, 500)).toBe(false);
-  expect(answer.error, 'driver error').toBeUndefined();
-  expect(answer.code).toBe(code);
-  if (typeof details === 'string') expect(answer.details).toBe(details);
-  else expect(answer.details).toMatch(details);
-}
 
 const mlpInputs = () => wireAll(batchCases('mlp')[1]!.inputs);
 

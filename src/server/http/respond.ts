@@ -3,8 +3,8 @@
 // With a RequestRecorder (monitoring on), the outcome is counted: OK with its latency, or the
 // error's canonical code.
 
-import { asJetserveError, JetserveError } from '../../errors.js';
-import { codeOfHttpStatus, type RequestRecorder } from '../../observability/serving-metrics.js';
+import { asJetserveError, codeOfHttpStatus, JetserveError } from '../../errors.js';
+import { type RequestRecorder } from '../../observability/serving-metrics.js';
 import { Exchange, HttpError } from './exchange.js';
 import type { HttpContext } from './server.js';
 
