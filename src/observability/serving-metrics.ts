@@ -18,7 +18,7 @@
 import { loadSavedModel } from '../engine/model.js';
 import { ERROR_CODES, type ErrorCode } from '../errors.js';
 import type { BatchingMetrics } from '../batching/metrics.js';
-import type { ModelLoader, ModelManagerOptions, RunObserver } from '../models/manager.js';
+import type { ModelLoader, ModelManagerOptions, RunObserver, ShadowMetrics } from '../models/manager.js';
 import type { ModelResolver, Servable, VersionState } from '../models/servable.js';
 import type { Counter, CounterChild } from './counter.js';
 import { exponentialBuckets, type Histogram, type HistogramChild } from './histogram.js';
@@ -99,6 +99,8 @@ export class RequestRecorder {
 /** What attachManager reads at scrape time (ModelManager has all of it). */
 export interface MonitoredModelSource extends Pick<ModelResolver, 'modelNames' | 'status'> {
   readonly batching?: { readonly metrics: BatchingMetrics } | undefined;
+  /** A model's shadow configuration and output-diff metrics (ModelManager.model). */
+  model?(name: string): { readonly shadow?: unknown; readonly shadowMetrics: ShadowMetrics } | undefined;
 }
 
 export class ServingMetrics {
@@ -245,6 +247,7 @@ export class ServingMetrics {
         }
       },
     );
+    if (source.model) this.attachShadow(source as Required<Pick<MonitoredModelSource, 'model' | 'modelNames'>>);
     const batching = source.batching;
     if (!batching) return;
     const m = () => batching.metrics;
@@ -273,6 +276,30 @@ export class ServingMetrics {
       { name: ':jetserve:batching:batch_size', help: 'jetserve: rows per dispatched batch, padding included.', buckets: sizes.le },
       (emit) => emit([], m().batchSizeHistogram.counts, m().rows),
     );
+  }
+
+  /**
+   * Shadow mode's output-diff metrics, one series per model that mirrors (or has mirrored)
+   * requests to a candidate version — the same numbers as GET /v2/models/{m}/shadow.
+   */
+  private attachShadow(source: Required<Pick<MonitoredModelSource, 'model' | 'modelNames'>>): void {
+    const perModel = (name: string, help: string, value: (m: ShadowMetrics) => number, kind: 'counter' | 'gauge') => {
+      const collect = (emit: (labels: string[], value: number) => void) => {
+        for (const model of source.modelNames()) {
+          const managed = source.model(model);
+          if (managed && (managed.shadow || managed.shadowMetrics.mirrored > 0)) emit([model], value(managed.shadowMetrics));
+        }
+      };
+      const options = { name, help, labelNames: ['model_name'] };
+      if (kind === 'counter') this.registry.collectedCounter(options, collect);
+      else this.registry.collectedGauge(options, collect);
+    };
+    perModel(':jetserve:shadow:mirrored_requests', 'jetserve: requests mirrored to the shadow version.', (m) => m.mirrored, 'counter');
+    perModel(':jetserve:shadow:compared_requests', 'jetserve: mirrored requests whose outputs were compared with the served ones.', (m) => m.compared, 'counter');
+    perModel(':jetserve:shadow:mismatched_requests', 'jetserve: compared requests with any output differing (shape, or a value beyond 1e-6 relative).', (m) => m.mismatches, 'counter');
+    perModel(':jetserve:shadow:errors', 'jetserve: mirrored runs that failed (callers never see them).', (m) => m.errors, 'counter');
+    perModel(':jetserve:shadow:mismatch_rate', 'jetserve: mismatched / compared requests.', (m) => m.mismatchRate, 'gauge');
+    perModel(':jetserve:shadow:max_abs_diff', 'jetserve: largest absolute difference seen in any numeric output element.', (m) => m.maxAbsDiff, 'gauge');
   }
 
   private entry(model: string): ModelEntry {

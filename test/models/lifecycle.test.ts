@@ -15,6 +15,7 @@ import { JetserveError } from '../../src/errors.js';
 import { ConfigError, modelConfigsFromObject, parseModelConfig } from '../../src/models/config.js';
 import { ModelManager, type ModelLoader, type VersionPolicy } from '../../src/models/manager.js';
 import { HttpServer } from '../../src/server/http/server.js';
+import { ServingMetrics } from '../../src/observability/serving-metrics.js';
 import { ensureVenv } from '../../scripts/python-env.mjs';
 import { fixturesDir } from '../helpers/oracle.js';
 
@@ -402,10 +403,21 @@ describe('traffic split and shadowing', () => {
       expect(metrics.mismatches).toBeGreaterThan(0);
       expect(metrics.maxAbsDiff).toBeCloseTo(0.5, 6);
 
-      // exposed over REST (jetserve: GET /v2/models/{m}/shadow)
-      const http = new HttpServer(m, { log: () => {} });
+      // exposed over REST (jetserve: GET /v2/models/{m}/shadow) and on the Prometheus page
+      const serving = new ServingMetrics();
+      serving.attachManager(m);
+      const http = new HttpServer(m, { log: () => {}, metrics: serving });
       const port = await http.listen(0, '127.0.0.1');
       try {
+        const page = await (await fetch(`http://127.0.0.1:${port}/monitoring/prometheus/metrics`)).text();
+        const sample = (name: string) => Number(new RegExp(`^${name}\\{model_name="sh"\\} (\\S+)$`, 'm').exec(page)?.[1]);
+        expect(sample(':jetserve:shadow:mirrored_requests')).toBe(metrics.mirrored);
+        expect(sample(':jetserve:shadow:compared_requests')).toBe(metrics.compared);
+        expect(sample(':jetserve:shadow:mismatched_requests')).toBe(metrics.mismatches);
+        expect(sample(':jetserve:shadow:errors')).toBe(0);
+        expect(sample(':jetserve:shadow:mismatch_rate')).toBeCloseTo(metrics.mismatches / metrics.compared, 9);
+        expect(sample(':jetserve:shadow:max_abs_diff')).toBeCloseTo(0.5, 6);
+
         const body = (await (await fetch(`http://127.0.0.1:${port}/v2/models/sh/shadow`)).json()) as {
           shadow: unknown;
           metrics: { mismatches: number; maxAbsDiff: number; mismatchRate: number };
