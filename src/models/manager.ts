@@ -357,10 +357,14 @@ export interface ShadowMetrics {
   maxAbsDiff: number;
   /** Mirrored runs that failed (the caller never sees these). */
   errors: number;
+  /** Requests picked for mirroring but not mirrored: MAX_SHADOW_IN_FLIGHT mirrors were still running. */
+  skipped: number;
+  /** Gauge: mirrored runs not finished yet. */
+  inFlight: number;
 }
 
 function emptyShadowMetrics(): ShadowMetrics {
-  return { mirrored: 0, compared: 0, mismatches: 0, mismatchRate: 0, maxAbsDiff: 0, errors: 0 };
+  return { mirrored: 0, compared: 0, mismatches: 0, mismatchRate: 0, maxAbsDiff: 0, errors: 0, skipped: 0, inFlight: 0 };
 }
 
 /** One configured model: its versions (by number), labels, policy and traffic settings. */
@@ -1040,9 +1044,16 @@ function noVersionError(model: ManagedModel, dirs: readonly VersionDir[]): Jetse
 const SHADOW_TOLERANCE = 1e-6;
 
 /**
- * The servable that answers (`primary`) plus a mirror to `candidate`: the candidate runs after the
- * primary has produced the caller's outputs, its result only feeds `metrics`, and its errors are
- * counted, never returned.
+ * Mirrors still running per model beyond which a picked request is not mirrored: a slow or stuck
+ * candidate must not pile work onto the executor the served version shares.
+ */
+export const MAX_SHADOW_IN_FLIGHT = 16;
+
+/**
+ * The servable that answers (`primary`) plus a mirror to `candidate`. The mirror starts from
+ * setImmediate, after the primary's outputs reached the caller's continuation (which encodes and
+ * writes the response in the same turn), so it never delays the caller; its result only feeds
+ * `metrics`, and its errors are counted, never returned.
  */
 function shadowed(primary: ServableVersion, candidate: ServableVersion, metrics: ShadowMetrics): Servable {
   return {
@@ -1055,14 +1066,25 @@ function shadowed(primary: ServableVersion, candidate: ServableVersion, metrics:
       const result = primary.run(inputs, options);
       result.then(
         (expected) => {
+          if (metrics.inFlight >= MAX_SHADOW_IN_FLIGHT) {
+            metrics.skipped++;
+            return;
+          }
           metrics.mirrored++;
+          metrics.inFlight++;
           const shadowOptions: RunOptions = { signature: options.signature, ...(options.outputs ? { outputs: options.outputs } : {}) };
-          candidate.run(inputs, shadowOptions).then(
-            (actual) => compareOutputs(expected, actual, metrics),
-            () => {
-              metrics.errors++;
-            },
-          );
+          setImmediate(() => {
+            candidate.run(inputs, shadowOptions).then(
+              (actual) => {
+                metrics.inFlight--;
+                compareOutputs(expected, actual, metrics);
+              },
+              () => {
+                metrics.inFlight--;
+                metrics.errors++;
+              },
+            );
+          });
         },
         () => {},
       );

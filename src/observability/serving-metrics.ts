@@ -298,6 +298,8 @@ export class ServingMetrics {
     perModel(':jetserve:shadow:compared_requests', 'jetserve: mirrored requests whose outputs were compared with the served ones.', (m) => m.compared, 'counter');
     perModel(':jetserve:shadow:mismatched_requests', 'jetserve: compared requests with any output differing (shape, or a value beyond 1e-6 relative).', (m) => m.mismatches, 'counter');
     perModel(':jetserve:shadow:errors', 'jetserve: mirrored runs that failed (callers never see them).', (m) => m.errors, 'counter');
+    perModel(':jetserve:shadow:skipped_requests', 'jetserve: requests picked for mirroring but not mirrored because too many mirrors were still running.', (m) => m.skipped, 'counter');
+    perModel(':jetserve:shadow:in_flight', 'jetserve: mirrored runs not finished yet.', (m) => m.inFlight, 'gauge');
     perModel(':jetserve:shadow:mismatch_rate', 'jetserve: mismatched / compared requests.', (m) => m.mismatchRate, 'gauge');
     perModel(':jetserve:shadow:max_abs_diff', 'jetserve: largest absolute difference seen in any numeric output element.', (m) => m.maxAbsDiff, 'gauge');
   }

@@ -13,7 +13,7 @@ import { loadSavedModel } from '../../src/engine/model.js';
 import { allocTensor, type Tensor } from '../../src/engine/tensor.js';
 import { JetserveError } from '../../src/errors.js';
 import { ConfigError, modelConfigsFromObject, parseModelConfig } from '../../src/models/config.js';
-import { ModelManager, type ModelLoader, type VersionPolicy } from '../../src/models/manager.js';
+import { MAX_SHADOW_IN_FLIGHT, ModelManager, type ModelLoader, type VersionPolicy } from '../../src/models/manager.js';
 import { HttpServer } from '../../src/server/http/server.js';
 import { ServingMetrics } from '../../src/observability/serving-metrics.js';
 import { ensureVenv } from '../../scripts/python-env.mjs';
@@ -436,6 +436,44 @@ describe('traffic split and shadowing', () => {
       for (let i = 0; i < 100; i++) await m.resolve({ name: 'sh' }).run({ x: x([3]) }, { signature: 'serving_default' });
       await sleep(50);
       expect(metrics.errors).toBeGreaterThan(0);
+
+      // the mirror starts only after the caller's continuation ran (its response is written by then)
+      const order: string[] = [];
+      v2.setRunner({
+        run(inputs, options) {
+          order.push(`shadow ${(inputs.x!.data as Float32Array)[0]}`);
+          return model2.run(inputs, options);
+        },
+      });
+      for (let i = 0; i < 40; i++) {
+        await m.resolve({ name: 'sh' }).run({ x: x([i]) }, { signature: 'serving_default' });
+        order.push(`caller ${i}`);
+        await sleep(0);
+      }
+      const mirroredRequests = order.filter((o) => o.startsWith('shadow')).map((o) => o.slice(7));
+      expect(mirroredRequests.length).toBeGreaterThan(5);
+      for (const i of mirroredRequests) expect(order.indexOf(`caller ${i}`)).toBeLessThan(order.indexOf(`shadow ${i}`));
+
+      // a stuck candidate holds at most MAX_SHADOW_IN_FLIGHT mirrors; the rest are skipped, callers unaffected
+      const release: (() => void)[] = [];
+      v2.setRunner({
+        run(inputs, options) {
+          return new Promise<void>((r) => release.push(r)).then(() => model2.run(inputs, options));
+        },
+      });
+      const skippedBefore = metrics.skipped;
+      const mirroredBefore = metrics.mirrored;
+      for (let i = 0; i < 200; i++) {
+        const out = await m.resolve({ name: 'sh' }).run({ x: x([3]) }, { signature: 'serving_default' });
+        expect(Array.from(out.y!.data as Float32Array)).toEqual([3.5]);
+      }
+      await sleep(20);
+      expect(metrics.inFlight).toBe(MAX_SHADOW_IN_FLIGHT);
+      expect(metrics.mirrored - mirroredBefore).toBe(MAX_SHADOW_IN_FLIGHT);
+      expect(metrics.skipped - skippedBefore).toBeGreaterThan(40); // ~50% of 200 picked, 16 mirrored
+      for (const r of release) r();
+      await sleep(50);
+      expect(metrics.inFlight).toBe(0);
     } finally {
       await m.close();
     }
