@@ -933,7 +933,17 @@ export class ModelManager implements ModelResolver, RepositorySource {
    * yet; resolves when its aspired versions are AVAILABLE. A failed load leaves the model listed
    * with its error (index: UNAVAILABLE + reason) and rejects.
    */
-  async repositoryLoad(name: string): Promise<void> {
+  async repositoryLoad(name: string, parameterNames: readonly string[] = []): Promise<void> {
+    // Triton's "config" / "file:<path>" parameters replace the model's configuration or files for
+    // this load; jetserve serves the directory as it is, so loading something else is refused.
+    for (const key of parameterNames) {
+      if (key === 'config' || key.startsWith('file:')) {
+        throw new JetserveError(
+          'UNIMPLEMENTED',
+          `failed to load '${name}': load parameter '${key}' (a configuration or file override) is not supported by jetserve`,
+        );
+      }
+    }
     const model = this.models.get(name);
     if (!model) {
       const dir = this.repositoryDir(name);

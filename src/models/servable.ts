@@ -66,8 +66,11 @@ export interface RepositoryIndexEntry {
 export interface RepositorySource {
   /** Every model with its state, sorted by name. */
   repositoryIndex(): RepositoryIndexEntry[];
-  /** Loads (again) or adds a model; resolves once its versions are AVAILABLE. */
-  repositoryLoad(name: string): Promise<void>;
+  /**
+   * Loads (again) or adds a model; resolves once its versions are AVAILABLE. `parameterNames` are
+   * the load request's parameter keys (Triton's "config" / "file:<path>" overrides are refused).
+   */
+  repositoryLoad(name: string, parameterNames?: readonly string[]): Promise<void>;
   /** Unloads every version of a model (draining in-flight requests); it stays listed. */
   repositoryUnload(name: string): Promise<void>;
 }

@@ -655,6 +655,12 @@ describe('REST status and the repository API', () => {
       expect(await (await post('/v2/repository/index', { ready: true })).json()).toEqual([]);
       expect((await post('/v2/repository/models/rp/load')).status).toBe(200);
       expect((await fetch(`${url}/v2/models/rp/ready`)).status).toBe(200);
+      // Triton's configuration / file overrides would load something other than the directory
+      const override = await post('/v2/repository/models/rp/load', { parameters: { config: '{"backend": "onnxruntime"}' } });
+      expect(override.status).toBe(400);
+      expect(((await override.json()) as { error: string }).error).toBe(
+        "failed to load 'rp': load parameter 'config' (a configuration or file override) is not supported by jetserve",
+      );
       const unknown = await post('/v2/repository/models/nope/load');
       expect(unknown.status).toBe(400);
       expect(((await unknown.json()) as { error: string }).error).toMatch(/nope/);

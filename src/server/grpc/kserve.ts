@@ -285,17 +285,7 @@ export function inferenceServiceHandlers(models: ModelResolver, options: KServeO
     const source = repository();
     const req = decodeMessage<RepositoryModelRequest>('inference.RepositoryModelLoadRequest', buf);
     checkRepositoryName(req.repository_name);
-    // Triton's "config" / "file:<path>" parameters replace the model's configuration or files for
-    // this load; jetserve serves the directory as it is, so loading something else is refused.
-    for (const key of Object.keys(req.parameters)) {
-      if (key === 'config' || key.startsWith('file:')) {
-        throw new JetserveError(
-          'UNIMPLEMENTED',
-          `failed to load '${req.model_name}': load parameter '${key}' (a configuration or file override) is not supported by jetserve`,
-        );
-      }
-    }
-    await source.repositoryLoad(req.model_name);
+    await source.repositoryLoad(req.model_name, Object.keys(req.parameters));
     return encodeMessage('inference.RepositoryModelLoadResponse', {});
   };
 

@@ -62,7 +62,10 @@ export function handleRepository(ex: Exchange, ctx: HttpContext, enabled: boolea
       throw new HttpError(400, `Failed to URL-decode the model name in ${url}`);
     }
     try {
-      if (m[2] === 'load') await repo.repositoryLoad(name);
+      if (m[2] === 'load') {
+        const params = request.parameters;
+        await repo.repositoryLoad(name, typeof params === 'object' && params !== null ? Object.keys(params) : []);
+      }
       else await repo.repositoryUnload(name);
     } catch (err) {
       // Triton answers repository failures with 400 and {"error": …}
