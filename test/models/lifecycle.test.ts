@@ -664,6 +664,10 @@ describe('REST status and the repository API', () => {
       const unknown = await post('/v2/repository/models/nope/load');
       expect(unknown.status).toBe(400);
       expect(((await unknown.json()) as { error: string }).error).toMatch(/nope/);
+      // KServe server metadata lists the extension only where it is served
+      const extensions = async (u: string) => ((await (await fetch(`${u}/v2`)).json()) as { extensions: string[] }).extensions;
+      expect(await extensions(url)).toContain('model_repository');
+      expect(await extensions(offUrl)).not.toContain('model_repository');
       const disabled = await fetch(`${offUrl}/v2/repository/index`, { method: 'POST' });
       expect(disabled.status).toBe(404);
     } finally {

@@ -125,7 +125,7 @@ function serverMetadataJson(ctx: HttpContext): string {
   return JSON.stringify({
     name: 'jetserve',
     version: SERVER_VERSION,
-    extensions: KSERVE_EXTENSIONS,
+    extensions: ctx.repositoryApi ? [...KSERVE_EXTENSIONS, 'model_repository'] : KSERVE_EXTENSIONS,
     jetserve: {
       http_engine: ctx.engine.name,
       ...(ctx.engine.reason ? { http_engine_fallback_reason: ctx.engine.reason } : {}),

@@ -64,6 +64,8 @@ export interface HttpContext {
   readonly offload: JsonOffload | undefined;
   /** Request metrics (undefined: monitoring off). */
   readonly metrics: ServingMetrics | undefined;
+  /** The repository API is served (--enable_model_repository_api): listed in the /v2 extensions. */
+  readonly repositoryApi: boolean;
 }
 
 export class HttpServer {
@@ -78,7 +80,6 @@ export class HttpServer {
   private readonly exchangeDone = (ex: Exchange) => this.completed(ex);
   private idleWaiters: (() => void)[] = [];
   private stopping = false;
-  private readonly repositoryApi: boolean;
   /** The Prometheus scrape path (undefined: monitoring off). */
   private readonly metricsPath: string | undefined;
 
@@ -93,7 +94,6 @@ export class HttpServer {
       stats: { backpressured: 0, aborted: 0, timedOut: 0 },
       timeouts: new TimeoutList(),
     };
-    this.repositoryApi = options.repositoryApi ?? false;
     this.ctx = {
       models,
       engine: httpEngine,
@@ -101,6 +101,7 @@ export class HttpServer {
       log: options.log ?? ((m) => console.error(m)),
       offload: jsonOffload(options),
       metrics: options.metrics,
+      repositoryApi: options.repositoryApi ?? false,
     };
     this.metricsPath = options.metrics ? (options.metricsPath ?? DEFAULT_PROMETHEUS_PATH) : undefined;
     this.app = uWS.App();
@@ -189,7 +190,7 @@ export class HttpServer {
     } else if (SHADOW_RE.test(url)) {
       this.shadowMetrics(ex, SHADOW_RE.exec(url)![1]!);
     } else if (url.startsWith('/v2/repository/') || url === '/v2/repository') {
-      handleRepository(ex, this.ctx, this.repositoryApi);
+      handleRepository(ex, this.ctx, this.ctx.repositoryApi);
     } else if (url === '/v2' || url === '/v2/' || url.startsWith('/v2/')) {
       handleKServe(ex, this.ctx);
     } else {
