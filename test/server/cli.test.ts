@@ -254,14 +254,15 @@ describe('the jetserve command', () => {
     }
   }, 120_000);
 
-  it('--model_repository: tritonclient indexes, loads (a directory added after start-up) and unloads models', async () => {
+  it("--model_repository: tritonclient indexes, loads (a directory added after start-up) and unloads models (REST; index over gRPC too)", async () => {
     const python = await ensureVenv();
     const repo = mkdtempSync(join(tmpdir(), 'jetserve-cli-repo-'));
     try {
       const hpt = join(fixturesDir(), 'half_plus_two');
       cpSync(hpt, join(repo, 'a'), { recursive: true });
       const rest = await freePort();
-      const cli = await startCli([`--model_repository=${repo}`, '--enable_model_repository_api', `--rest_api_port=${rest}`, '--port=0', '--max_num_load_retries=0']);
+      const grpcPort = await freePort();
+      const cli = await startCli([`--model_repository=${repo}`, '--enable_model_repository_api', `--rest_api_port=${rest}`, `--port=${grpcPort}`, '--max_num_load_retries=0']);
       const base = `http://127.0.0.1:${rest}`;
       expect(cli.stdout()).toMatch(/jetserve ready: model a version 1/);
       expect(await (await fetch(`${base}/v2/repository/index`, { method: 'POST' })).json()).toEqual([{ name: 'a', version: '1', state: 'READY', reason: '' }]);
@@ -290,9 +291,12 @@ out['load_parent'] = attempt(lambda: c.load_model('..'))
 out['unload_a'] = attempt(lambda: c.unload_model('a'))
 out['a_ready'] = c.is_model_ready('a')
 out['index_after'] = c.get_model_repository_index()
+import tritonclient.grpc as grpcclient
+g = grpcclient.InferenceServerClient(sys.argv[2])
+out['grpc_index'] = g.get_model_repository_index(as_json=True)
 print(json.dumps(out))
 `;
-      const r = spawnSync(python, ['-c', script, `127.0.0.1:${rest}`], { encoding: 'utf8', timeout: 60_000 });
+      const r = spawnSync(python, ['-c', script, `127.0.0.1:${rest}`, `127.0.0.1:${grpcPort}`], { encoding: 'utf8', timeout: 60_000 });
       expect(r.status, r.stderr).toBe(0);
       const out = JSON.parse(r.stdout) as Record<string, any>;
       expect(out.index_before).toEqual([
@@ -313,6 +317,12 @@ print(json.dumps(out))
         ['broken', 'UNAVAILABLE'],
       ]);
       expect(out.index_after[2].reason).toMatch(/^version 1 failed to load: ./);
+      // the same index over gRPC (Triton's RepositoryIndex, tritonclient.grpc)
+      expect(out.grpc_index.models.map((m: { name: string; state: string }) => [m.name, m.state])).toEqual([
+        ['a', 'UNAVAILABLE'],
+        ['b', 'READY'],
+        ['broken', 'UNAVAILABLE'],
+      ]);
 
       // the model loaded through the API serves (half_plus_two: x / 2 + 2)
       const p = await fetch(`${base}/v1/models/b:predict`, { method: 'POST', body: '{"instances": [1.0, 2.0]}' });
