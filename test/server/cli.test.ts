@@ -254,7 +254,7 @@ describe('the jetserve command', () => {
     }
   }, 120_000);
 
-  it("--model_repository: tritonclient indexes, loads (a directory added after start-up) and unloads models (REST; index over gRPC too)", async () => {
+  it('--model_repository: tritonclient indexes, loads (a directory added after start-up) and unloads models (REST; index over gRPC too)', async () => {
     const python = await ensureVenv();
     const repo = mkdtempSync(join(tmpdir(), 'jetserve-cli-repo-'));
     try {
