@@ -30,7 +30,7 @@
 // Env: BENCH_DURATION (s, default 8), BENCH_WARMUP (s, default 2), BENCH_CONNECTIONS (64),
 // BENCH_LARGE_CONNECTIONS (16), BENCH_QUICK=1 (3 s runs), BENCH_PIN=0, BENCH_ONLY=comma list of
 // row keys (echo,fastapi,batch,nobatch,kserve,flat,large,large1m), BENCH_CPU_PROF=dir (jetserve children run
-// with --cpu-prof into dir), BENCH_JETSERVE_ARGS (extra CLI flags for every jetserve child),
+// with --cpu-prof into dir), BENCH_JETSERVE_ARGS (extra CLI flags for every jetserve child), BENCH_NODE_ARGS (node/V8 flags for them),
 // BENCH_RUNTIME=tsx (run jetserve from src/ through tsx instead of rebuilding dist/ first),
 // BENCH_COMPARE_CLI=path/to/bin/jetserve.js (another build's CLI, e.g. an older commit's: its
 // batching and no-batching TF-JSON rows are measured too, same run, marked "[compare]").
@@ -56,6 +56,7 @@ const PIN = process.env.BENCH_PIN !== '0' && availableParallelism() >= 2;
 const ONLY = process.env.BENCH_ONLY ? new Set(process.env.BENCH_ONLY.split(',').map((s) => s.trim())) : undefined;
 const CPU_PROF = process.env.BENCH_CPU_PROF;
 const EXTRA_ARGS = (process.env.BENCH_JETSERVE_ARGS ?? '').split(/\s+/).filter(Boolean);
+const NODE_ARGS = (process.env.BENCH_NODE_ARGS ?? '').split(/\s+/).filter(Boolean);
 const COMPARE_CLI = process.env.BENCH_COMPARE_CLI;
 const wanted = (key: string) => !ONLY || ONLY.has(key);
 
@@ -243,6 +244,7 @@ function buildDist(notes: string[]): void {
 async function startJetserve(label: string, model: string, basePath: string, extra: string[] = [], cli?: string): Promise<Child> {
   const port = await freePort();
   const node = [
+    ...NODE_ARGS,
     ...(CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${CPU_PROF}`, `--cpu-prof-name=${label}-${Date.now()}.cpuprofile`] : []),
     ...(cli ? [cli] : runtime === 'dist' ? [join(ROOT, 'bin', 'jetserve.js')] : ['--import', 'tsx', join(ROOT, 'src', 'cli.ts')]),
     `--model_name=${model}`,
