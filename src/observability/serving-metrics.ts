@@ -1,6 +1,7 @@
 // The metrics TF Serving exports on its Prometheus endpoint, under TF Serving's names (its metric
 // paths with '/' turned into ':', as its PrometheusExporter writes them), so dashboards made for
-// tensorflow_model_server work unchanged, plus jetserve's own (model version states, batching).
+// tensorflow_model_server work unchanged, plus jetserve's own (model version states, batching,
+// shadow diffs).
 //
 //   :tensorflow:serving:request_count{model_name,status}             counter, every request
 //   :tensorflow:serving:request_latency{model_name,API,entrypoint}   histogram, µs, OK requests
@@ -11,6 +12,7 @@
 //   :tensorflow:serving:batching_session:wrapped_run_count           counter, TF runs by the batcher
 //   :jetserve:model_version_state{model_name,version,state}          gauge, 1 for the current state
 //   :jetserve:batching:*                                             the batcher's counters
+//   :jetserve:shadow:*{model_name}                                   shadow mode's diff metrics
 //
 // Front ends get a RequestRecorder per (model, API, entrypoint) once and keep it: counting a
 // request is then two additions and a histogram observation, with no lookup and no allocation.
