@@ -417,21 +417,20 @@ export async function main(argv: readonly string[] = process.argv.slice(2)): Pro
   const repository = flags.model_repository ? resolve(flags.model_repository) : undefined;
   const demo = !fromFile && !repository && !flags.given.has('model_base_path');
   let configs: ModelConfig[];
-  if (repository) {
+  // the model list from --model_repository or --model_config_file: a bad one stops start-up (exit 1)
+  const configsOrExit = (flag: string, path: string, read: (path: string) => ModelConfig[]): ModelConfig[] => {
     try {
-      configs = repositoryModelConfigs(repository);
+      return read(path);
     } catch (err) {
-      process.stderr.write(`jetserve: invalid --model_repository: ${asJetserveError(err).message}\n`);
+      process.stderr.write(`jetserve: invalid --${flag}: ${asJetserveError(err).message}\n`);
       process.exit(1);
     }
+  };
+  if (repository) {
+    configs = configsOrExit('model_repository', repository, repositoryModelConfigs);
     log(`model repository ${repository}: ${configs.map((c) => c.name).join(', ') || 'no models'}`);
   } else if (fromFile) {
-    try {
-      configs = readModelConfigFile(fromFile);
-    } catch (err) {
-      process.stderr.write(`jetserve: invalid --model_config_file: ${asJetserveError(err).message}\n`);
-      process.exit(1);
-    }
+    configs = configsOrExit('model_config_file', fromFile, readModelConfigFile);
     log(`model config ${fromFile}: ${configs.map((c) => c.name).join(', ') || 'no models'}`);
   } else {
     configs = [demo ? { name: DEMO_MODEL_NAME, basePath: DEMO_MODEL_PATH } : { name: flags.model_name, basePath: resolve(flags.model_base_path) }];

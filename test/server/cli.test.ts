@@ -157,6 +157,12 @@ describe('the jetserve command', () => {
     expect(r.stderr).toContain('base path /no/such/dir does not exist');
   });
 
+  it('an unreadable --model_repository exits 1 naming it', () => {
+    const r = runCli(['--model_repository=/no/such/repo', '--rest_api_port=0', '--port=0', '--grpc_socket_path=/tmp/x.sock']);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/^jetserve: invalid --model_repository: model repository \/no\/such\/repo cannot be read: ENOENT/m);
+  });
+
   it('with no model flags it serves the demo model, and every printed curl line works', async () => {
     const [rest, grpc] = [await freePort(), await freePort()];
     const cli = await startCli([`--rest_api_port=${rest}`, `--port=${grpc}`]);
