@@ -8,27 +8,23 @@
 // is not served yet; the index lists the repository's directories that are not loaded as UNAVAILABLE.
 
 import { JetserveError } from '../../errors.js';
-import type { RepositorySource } from '../../models/servable.js';
+import { repositorySourceOf } from '../../models/servable.js';
 import { Exchange, HttpError, errorBody } from './exchange.js';
 import { respondAsync } from './respond.js';
 import type { HttpContext } from './server.js';
 
-/** What the repository API needs from the manager: shared with the gRPC front end (models/servable.ts). */
-export type { RepositorySource };
-
 const MODEL_ACTION_RE = /^\/v2\/repository\/models\/([^/]+)\/(load|unload)\/?$/;
 
-export function handleRepository(ex: Exchange, ctx: HttpContext, enabled: boolean): void {
-  if (!enabled) {
+export function handleRepository(ex: Exchange, ctx: HttpContext): void {
+  if (!ctx.repositoryApi) {
     ex.sendJson(404, errorBody(`Not found: ${ex.method.toUpperCase()} ${ex.url} (the model repository API is disabled; start jetserve with --enable_model_repository_api)`));
     return;
   }
-  const source = ctx.models as unknown as Partial<RepositorySource>;
-  if (typeof source.repositoryIndex !== 'function') {
+  const repo = repositorySourceOf(ctx.models);
+  if (!repo) {
     ex.sendJson(501, errorBody('this model source has no repository'));
     return;
   }
-  const repo = source as RepositorySource;
   if (ex.method !== 'post') {
     ex.sendJson(405, errorBody(`Method ${ex.method.toUpperCase()} is not allowed on ${ex.url}; use POST`), [['Allow', 'POST']]);
     return;

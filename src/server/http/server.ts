@@ -190,7 +190,7 @@ export class HttpServer {
     } else if (SHADOW_RE.test(url)) {
       this.shadowMetrics(ex, SHADOW_RE.exec(url)![1]!);
     } else if (url.startsWith('/v2/repository/') || url === '/v2/repository') {
-      handleRepository(ex, this.ctx, this.ctx.repositoryApi);
+      handleRepository(ex, this.ctx);
     } else if (url === '/v2' || url === '/v2/' || url.startsWith('/v2/')) {
       handleKServe(ex, this.ctx);
     } else {
