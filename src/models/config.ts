@@ -7,7 +7,7 @@
 //   traffic_split { key: "1" value: 90 } …  weighted split of unversioned requests between versions
 //   shadow { version: 3 percent: 10 }         mirrors that share of requests to a candidate version
 
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { extname, isAbsolute, join, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { invalidArgument, JetserveError } from '../errors.js';
@@ -468,9 +468,9 @@ export function readModelConfigFile(file: string): ModelConfig[] {
 }
 
 /**
- * A Triton-style model repository (--model_repository): every sub-directory (not hidden) is a model
- * of that name whose base path is the sub-directory, served with the default policy (latest 1).
- * Sorted by name, as Triton's index is.
+ * A Triton-style model repository (--model_repository): every sub-directory (not hidden; symlinks
+ * to directories too) is a model of that name whose base path is the sub-directory, served with the
+ * default policy (latest 1). Sorted by name, as Triton's index is.
  */
 export function repositoryModelConfigs(root: string): ModelConfig[] {
   let entries;
@@ -479,8 +479,17 @@ export function repositoryModelConfigs(root: string): ModelConfig[] {
   } catch (err) {
     throw new JetserveError('NOT_FOUND', `model repository ${root} cannot be read: ${(err as Error).message}`);
   }
+  const isDir = (name: string, direct: boolean, link: boolean): boolean => {
+    if (direct) return true;
+    if (!link) return false;
+    try {
+      return statSync(join(root, name)).isDirectory(); // a symlinked model directory counts
+    } catch {
+      return false;
+    }
+  };
   return entries
-    .filter((e) => e.isDirectory() && !e.name.startsWith('.'))
+    .filter((e) => !e.name.startsWith('.') && isDir(e.name, e.isDirectory(), e.isSymbolicLink()))
     .map((e) => e.name)
     .sort()
     .map((name) => ({ name, basePath: join(resolve(root), name) }));

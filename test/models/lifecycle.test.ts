@@ -5,14 +5,14 @@
 // tensorflow-serving-api protos, REST status of failed versions, and the repository API.
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { appendFileSync, cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, cpSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { loadSavedModel } from '../../src/engine/model.js';
 import { allocTensor, type Tensor } from '../../src/engine/tensor.js';
 import { JetserveError } from '../../src/errors.js';
-import { ConfigError, modelConfigsFromObject, parseModelConfig } from '../../src/models/config.js';
+import { ConfigError, modelConfigsFromObject, parseModelConfig, repositoryModelConfigs } from '../../src/models/config.js';
 import { MAX_SHADOW_IN_FLIGHT, ModelManager, type ModelLoader, type VersionPolicy } from '../../src/models/manager.js';
 import { HttpServer } from '../../src/server/http/server.js';
 import { ServingMetrics } from '../../src/observability/serving-metrics.js';
@@ -47,6 +47,22 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const versionsOf = (m: ModelManager, name: string) => m.status(name).map((s) => [s.version, s.state]);
 
 describe('model config files', () => {
+  it('a --model_repository lists its model directories (symlinks too), not files or hidden entries', () => {
+    const repo = join(root, `repo${counter++}`);
+    mkdirSync(join(repo, 'b'), { recursive: true });
+    mkdirSync(join(repo, '.staging'));
+    writeFileSync(join(repo, 'README'), 'not a model');
+    const elsewhere = join(root, `elsewhere${counter++}`);
+    mkdirSync(elsewhere);
+    symlinkSync(elsewhere, join(repo, 'a'));
+    symlinkSync(join(root, 'missing-target'), join(repo, 'dangling'));
+    expect(repositoryModelConfigs(repo)).toEqual([
+      { name: 'a', basePath: join(repo, 'a') },
+      { name: 'b', basePath: join(repo, 'b') },
+    ]);
+    expect(() => repositoryModelConfigs(join(root, 'no-such-repo'))).toThrow(/model repository .*no-such-repo cannot be read/);
+  });
+
   const text = `# two models
 model_config_list {
   config {
