@@ -21,6 +21,7 @@ import type { ModelResolver, ModelSpec, RepositoryIndexEntry, RepositorySource, 
 import { Batching } from '../batching/index.js'; // batching integration (src/batching)
 import { modelConfigsFromObject, repositoryModelConfigs, type ModelConfig, type VersionPolicy } from './config.js';
 import { runWarmup, type WarmupOptions } from './warmup.js';
+import { requestRows, VersionStatistics, type ModelStatistics } from './statistics.js';
 
 export type { ModelConfig, VersionPolicy } from './config.js';
 
@@ -151,6 +152,8 @@ export class ServableVersion implements Servable {
   private active = 0;
   private drained: (() => void) | undefined;
   private lateRunsAccepted = false;
+  /** Triton-style inference statistics of this version (statistics.ts); updated by run(). */
+  readonly stats = new VersionStatistics();
 
   constructor(
     readonly name: string,
@@ -202,7 +205,13 @@ export class ServableVersion implements Servable {
       throw err;
     }
     this.loaded = model;
-    if (batching) this.runner = batching.runnerFor(model); // batching integration (src/batching)
+    if (batching) {
+      // batching integration (src/batching): the batcher's per-version counters give the
+      // statistics' execution count (shared TF runs) and queue time
+      const batcher = batching.runnerFor(model);
+      this.runner = batcher;
+      this.stats.batcher = batcher.metrics;
+    }
     this.setState('AVAILABLE');
   }
 
@@ -234,32 +243,46 @@ export class ServableVersion implements Servable {
     const runner: ServableRunner = this.runner ?? this.loaded;
     this.active++;
     let result: Promise<Record<string, Tensor>>;
-    const started = this.onRun ? performance.now() : 0;
+    // the run's wall time feeds the statistics and the run observer: performance.now() here and
+    // once when it settles, numbers into preallocated fields (no allocation on this path)
+    const started = performance.now();
+    const rows = requestRows(inputs);
+    const signature = options.signature;
     try {
       result = runner.run(inputs, options);
     } catch (err) {
       result = Promise.reject(err);
     }
-    if (this.onRun) result = this.observed(result, options.signature, started);
-    // one reaction settles everything (release, deadline timer, caller): this is on every
-    // request's path, and finally() + a separate deadline wrapper cost three promise hops
+    // one reaction settles everything (release, statistics, observer, deadline timer, caller):
+    // this is on every request's path, and finally() + a separate deadline wrapper cost three
+    // promise hops
     const deadline = options.deadline;
     if (deadline === undefined) {
       return result.then(
         (outputs) => {
           this.release();
+          this.succeeded(started, rows, signature);
           return outputs;
         },
         (err: unknown) => {
           this.release();
+          this.failed(started);
           throw err;
         },
       );
     }
     const remaining = deadline - Date.now();
     if (remaining <= 0) {
-      const release = () => this.release();
-      result.then(release, release);
+      result.then(
+        () => {
+          this.release();
+          this.succeeded(started, rows, signature);
+        },
+        () => {
+          this.release();
+          this.failed(started);
+        },
+      );
       return Promise.reject(deadlineExceeded());
     }
     return new Promise((resolve, reject) => {
@@ -268,24 +291,47 @@ export class ServableVersion implements Servable {
         (outputs) => {
           clearTimeout(timer);
           this.release();
+          this.succeeded(started, rows, signature);
           resolve(outputs);
         },
         (err: unknown) => {
           clearTimeout(timer);
           this.release();
+          this.failed(started);
           reject(err);
         },
       );
     });
   }
 
-  /** Reports a successful run to the run observer (monitoring on only: one more promise hop). */
-  private observed(result: Promise<Record<string, Tensor>>, signature: string, started: number): Promise<Record<string, Tensor>> {
-    const onRun = this.onRun!;
-    return result.then((outputs) => {
-      onRun(this, signature, (performance.now() - started) * 1000);
-      return outputs;
-    });
+  /** A run succeeded: statistics, then the run observer (monitoring: runtime latency). */
+  private succeeded(started: number, rows: number, signature: string): void {
+    const now = performance.now();
+    const ms = now - started;
+    this.stats.success(ms, rows, now);
+    if (this.onRun) {
+      try {
+        this.onRun(this, signature, ms * 1000);
+      } catch {
+        // a monitoring observer's bug must not fail the request or leave it unsettled
+      }
+    }
+  }
+
+  /** A run failed (the model, the batcher's queue, or a deadline). */
+  private failed(started: number): void {
+    const now = performance.now();
+    this.stats.failure(now - started, now);
+  }
+
+  /** A request resolved to this version was refused before its run: a failure in the statistics. */
+  rejected(): void {
+    this.stats.rejected(performance.now());
+  }
+
+  /** Triton's statistics for this version (statistics.ts). */
+  statistics(): ModelStatistics {
+    return this.stats.snapshot(this.name, this.version);
   }
 
   /**
@@ -978,6 +1024,31 @@ export class ModelManager implements ModelResolver, RepositorySource {
     return repositoryModelConfigs(this.repositoryRoot).find((c) => c.name === name)?.basePath;
   }
 
+  // --- Triton's statistics extension ---
+
+  /**
+   * Statistics of the loaded (AVAILABLE or draining) versions: every model's when `name` is
+   * undefined, else that model's (every loaded version, or `version`). Sorted by name, then
+   * version. NOT_FOUND with KServe's wording for an unknown model, or one without such a version.
+   */
+  modelStatistics(name?: string, version?: number): ModelStatistics[] {
+    const live = (v: ServableVersion) => v.state === 'AVAILABLE' || v.state === 'UNLOADING';
+    const byVersion = (a: ServableVersion, b: ServableVersion) => a.version - b.version;
+    if (name === undefined) {
+      const names = [...this.models.keys()].sort();
+      return names.flatMap((n) => [...this.models.get(n)!.versions.values()].filter(live).sort(byVersion).map((v) => v.statistics()));
+    }
+    const model = this.models.get(name);
+    if (version !== undefined) {
+      const v = model?.versions.get(version);
+      if (!v || !live(v)) throw notFound(`Request for unknown model: '${name}' version ${version} is not found`);
+      return [v.statistics()];
+    }
+    const versions = model ? [...model.versions.values()].filter(live).sort(byVersion) : [];
+    if (versions.length === 0) throw notFound(`Request for unknown model: '${name}' is not found`);
+    return versions.map((v) => v.statistics());
+  }
+
   /** Requests running on any version. */
   get inFlight(): number {
     let n = 0;
@@ -1099,6 +1170,9 @@ function shadowed(primary: ServableVersion, candidate: ServableVersion, metrics:
         () => {},
       );
       return result;
+    },
+    rejected() {
+      primary.rejected();
     },
   };
 }

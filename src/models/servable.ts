@@ -4,6 +4,7 @@
 
 import type { Model } from '../engine/model.js';
 import type { Tensor } from '../engine/tensor.js';
+import type { ModelStatistics } from './statistics.js';
 
 /** Which servable a request asks for: latest version when neither version nor label is given. */
 export interface ModelSpec {
@@ -35,6 +36,11 @@ export interface Servable {
     inputs: Readonly<Record<string, Tensor>>,
     options: { signature: string; outputs?: readonly string[]; deadline?: number },
   ): Promise<Record<string, Tensor>>;
+  /**
+   * A request resolved to this version was refused before its run (input validation, decoding):
+   * counted as a failed inference in the statistics (statistics.ts), with no duration.
+   */
+  rejected?(): void;
 }
 
 export interface ModelResolver {
@@ -83,4 +89,19 @@ export function repositorySourceOf(models: object): RepositorySource | undefined
     typeof source.repositoryUnload === 'function'
     ? (source as RepositorySource)
     : undefined;
+}
+
+/**
+ * Triton's statistics extension (statistics.ts): ModelManager implements it; the REST and gRPC
+ * front ends serve it. Throws JetserveError NOT_FOUND for an unknown model or version.
+ */
+export interface StatisticsSource {
+  /** Every loaded version's statistics (name undefined), a model's, or one version's. */
+  modelStatistics(name?: string, version?: number): ModelStatistics[];
+}
+
+/** The statistics of a model source, when it keeps them (duck-typed, as repositorySourceOf). */
+export function statisticsSourceOf(models: object): StatisticsSource | undefined {
+  const source = models as Partial<StatisticsSource>;
+  return typeof source.modelStatistics === 'function' ? (source as StatisticsSource) : undefined;
 }

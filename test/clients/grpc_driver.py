@@ -10,7 +10,8 @@ Tensors travel as the oracle's JSON (test/helpers/oracle.ts):
   {"dtype": "string", "shape": [2], "strings_b64": [...]}
 
 Clients used, unchanged: tensorflow_serving.apis (PredictionServiceStub / ModelServiceStub with
-tf.make_tensor_proto / tf.make_ndarray) and tritonclient.grpc (InferenceServerClient).
+tf.make_tensor_proto / tf.make_ndarray) and tritonclient.grpc (InferenceServerClient); the
+statistics ops also drive tritonclient.http (its get_inference_statistics).
 """
 
 import base64
@@ -37,6 +38,7 @@ from tensorflow_serving.apis import (  # noqa: E402
     regression_pb2,
 )
 import tritonclient.grpc as tgrpc  # noqa: E402
+import tritonclient.http as thttp  # noqa: E402
 from tritonclient.grpc import service_pb2, service_pb2_grpc  # noqa: E402
 from tritonclient.utils import np_to_triton_dtype  # noqa: E402
 
@@ -359,6 +361,35 @@ def op_triton_repository_index_raw(c):
     req = service_pb2.RepositoryIndexRequest(repository_name=c.get("repository_name", ""), ready=c.get("ready", False))
     resp = stub.RepositoryIndex(req, timeout=30)
     return {"models": [{"name": m.name, "version": m.version, "state": m.state, "reason": m.reason} for m in resp.models]}
+
+
+def op_triton_statistics(c):
+    """tritonclient.grpc get_inference_statistics, plus the typed message's fields (uint64 as ints)."""
+    resp = triton(c).get_inference_statistics(c.get("model", ""), c.get("version", ""))
+    return {"model_stats": [to_dict_ints(m) for m in resp.model_stats]}
+
+
+def to_dict_ints(msg):
+    """A message as a dict with every field present and uint64s as Python ints (not JSON strings)."""
+    out = {}
+    for field in msg.DESCRIPTOR.fields:
+        value = getattr(msg, field.name)
+        if field.label == field.LABEL_REPEATED:
+            out[field.name] = [to_dict_ints(v) if field.message_type else v for v in value]
+        elif field.message_type:
+            out[field.name] = to_dict_ints(value)
+        else:
+            out[field.name] = value
+    return out
+
+
+def op_triton_http_statistics(c):
+    """tritonclient.http get_inference_statistics against the REST server (c["url"]: host:port)."""
+    client = thttp.InferenceServerClient(url=c["url"])
+    try:
+        return {"stats": client.get_inference_statistics(c.get("model", ""), c.get("version", ""))}
+    finally:
+        client.close()
 
 
 def op_triton_load(c):

@@ -1,14 +1,21 @@
 // inference.GRPCInferenceService (KServe v2 / Open Inference Protocol) over the model resolver:
 // health, server and model metadata, ModelInfer (typed contents and raw_input_contents in, raw
-// outputs back), Triton's bidirectional ModelStreamInfer and Triton's model repository extension
-// (RepositoryIndex / RepositoryModelLoad / RepositoryModelUnload, with --enable_model_repository_api).
+// outputs back), Triton's bidirectional ModelStreamInfer, Triton's statistics extension
+// (ModelStatistics) and Triton's model repository extension (RepositoryIndex /
+// RepositoryModelLoad / RepositoryModelUnload, with --enable_model_repository_api).
 // Messages follow Triton's so that tritonclient works unchanged.
 
 import type * as grpc from '@grpc/grpc-js';
 import { DEFAULT_SIGNATURE, type SignatureInfo, type TensorSpec } from '../../engine/signature.js';
 import type { Tensor } from '../../engine/tensor.js';
 import { invalidArgument, JetserveError, notFound } from '../../errors.js';
-import { repositorySourceOf, type ModelResolver, type ModelSpec, type RepositorySource } from '../../models/servable.js';
+import {
+  repositorySourceOf,
+  statisticsSourceOf,
+  type ModelResolver,
+  type ModelSpec,
+  type RepositorySource,
+} from '../../models/servable.js';
 import {
   decodeInferInputs,
   encodeModelInferResponse,
@@ -50,6 +57,7 @@ export function inferenceServiceDefinition(): grpc.ServiceDefinition {
     ModelMetadata: rawMethod(INFERENCE_SERVICE, 'ModelMetadata'),
     ModelInfer: rawMethod(INFERENCE_SERVICE, 'ModelInfer'),
     ModelStreamInfer: rawMethod(INFERENCE_SERVICE, 'ModelStreamInfer', { request: true, response: true }),
+    ModelStatistics: rawMethod(INFERENCE_SERVICE, 'ModelStatistics'),
     RepositoryIndex: rawMethod(INFERENCE_SERVICE, 'RepositoryIndex'),
     RepositoryModelLoad: rawMethod(INFERENCE_SERVICE, 'RepositoryModelLoad'),
     RepositoryModelUnload: rawMethod(INFERENCE_SERVICE, 'RepositoryModelUnload'),
@@ -107,46 +115,56 @@ export function inferenceServiceHandlers(models: ModelResolver, options: KServeO
   const infer = async (buf: Buffer, deadline: number | undefined): Promise<Buffer> => {
     const req = scanModelInferRequest(buf);
     const servable = models.resolve(specOf(req.modelName, req.modelVersion));
-    const sigParam = req.parameters[SIGNATURE_PARAMETER];
-    const signatureName = typeof sigParam === 'string' && sigParam !== '' ? sigParam : DEFAULT_SIGNATURE;
-    const sig = signatureFor(servable.model.signatures[signatureName], signatureName, servable.name);
     const modelName = servable.name;
-    // names, count and datatypes first (Triton's messages), then the data
-    for (const input of req.inputs) {
-      const spec = sig.inputs[input.name];
-      if (!spec) {
+    let signatureName: string;
+    let outputNames: string[];
+    let inputs: Record<string, Tensor>;
+    try {
+      const sigParam = req.parameters[SIGNATURE_PARAMETER];
+      signatureName = typeof sigParam === 'string' && sigParam !== '' ? sigParam : DEFAULT_SIGNATURE;
+      const sig = signatureFor(servable.model.signatures[signatureName], signatureName, servable.name);
+      // names, count and datatypes first (Triton's messages), then the data
+      for (const input of req.inputs) {
+        const spec = sig.inputs[input.name];
+        if (!spec) {
+          throw invalidArgument(
+            `unexpected inference input '${input.name}' for model '${modelName}' (inputs: ${Object.keys(sig.inputs).join(', ')})`,
+          );
+        }
+        const want = spec.dtype && KSERVE_DATATYPE[spec.dtype];
+        if (want && input.datatype !== want) {
+          throw invalidArgument(
+            `inference input '${input.name}' data-type is '${input.datatype}', but model '${modelName}' expects '${want}'`,
+          );
+        }
+      }
+      const expectedInputs = Object.keys(sig.inputs);
+      if (req.inputs.length !== expectedInputs.length) {
+        const sent = new Set(req.inputs.map((i) => i.name));
         throw invalidArgument(
-          `unexpected inference input '${input.name}' for model '${modelName}' (inputs: ${Object.keys(sig.inputs).join(', ')})`,
+          `expected ${expectedInputs.length} inputs but got ${req.inputs.length} inputs for model '${modelName}'; missing: ${expectedInputs
+            .filter((k) => !sent.has(k))
+            .join(', ')}`,
         );
       }
-      const want = spec.dtype && KSERVE_DATATYPE[spec.dtype];
-      if (want && input.datatype !== want) {
-        throw invalidArgument(
-          `inference input '${input.name}' data-type is '${input.datatype}', but model '${modelName}' expects '${want}'`,
-        );
+      outputNames = req.outputs.map((o) => o.name);
+      const seen = new Set<string>();
+      for (const name of outputNames) {
+        if (!(name in sig.outputs)) {
+          throw invalidArgument(
+            `unexpected inference output '${name}' for model '${modelName}' (outputs: ${Object.keys(sig.outputs).join(', ')})`,
+          );
+        }
+        if (seen.has(name)) throw invalidArgument(`inference output '${name}' is requested more than once`);
+        seen.add(name);
       }
+      inputs = decodeInferInputs(req);
+    } catch (err) {
+      // refused before the run: a failed inference in the version's statistics (the version
+      // counts failures of the run itself)
+      servable.rejected?.();
+      throw err;
     }
-    const expectedInputs = Object.keys(sig.inputs);
-    if (req.inputs.length !== expectedInputs.length) {
-      const sent = new Set(req.inputs.map((i) => i.name));
-      throw invalidArgument(
-        `expected ${expectedInputs.length} inputs but got ${req.inputs.length} inputs for model '${modelName}'; missing: ${expectedInputs
-          .filter((k) => !sent.has(k))
-          .join(', ')}`,
-      );
-    }
-    const outputNames = req.outputs.map((o) => o.name);
-    const seen = new Set<string>();
-    for (const name of outputNames) {
-      if (!(name in sig.outputs)) {
-        throw invalidArgument(
-          `unexpected inference output '${name}' for model '${modelName}' (outputs: ${Object.keys(sig.outputs).join(', ')})`,
-        );
-      }
-      if (seen.has(name)) throw invalidArgument(`inference output '${name}' is requested more than once`);
-      seen.add(name);
-    }
-    const inputs = decodeInferInputs(req);
     checkDeadline(deadline);
     const runOptions: { signature: string; outputs?: readonly string[]; deadline?: number } = { signature: signatureName };
     if (outputNames.length > 0) runOptions.outputs = outputNames;
@@ -247,6 +265,17 @@ export function inferenceServiceHandlers(models: ModelResolver, options: KServeO
     });
   };
 
+  // --- Triton's statistics extension ---
+
+  const modelStatistics = (buf: Buffer): Buffer => {
+    const source = statisticsSourceOf(models);
+    if (!source) throw new JetserveError('UNIMPLEMENTED', 'this model source keeps no inference statistics');
+    const req = decodeMessage<{ name: string; version: string }>('inference.ModelStatisticsRequest', buf);
+    // an empty name asks for every model (a version without a name is ignored, as Triton does)
+    const stats = req.name === '' ? source.modelStatistics() : source.modelStatistics(req.name, parseVersion(req.version));
+    return encodeMessage('inference.ModelStatisticsResponse', { model_stats: stats });
+  };
+
   // --- Triton's model repository extension ---
 
   /** The manager's repository API, or the error that says why it is not served. */
@@ -318,6 +347,7 @@ export function inferenceServiceHandlers(models: ModelResolver, options: KServeO
     ModelMetadata: unary(modelMetadata, log),
     ModelInfer: unary((buf, call) => infer(buf, deadlineOf(call)), log),
     ModelStreamInfer: streamInfer,
+    ModelStatistics: unary(modelStatistics, log),
     RepositoryIndex: unary(repositoryIndex, log),
     RepositoryModelLoad: unary(repositoryLoad, log),
     RepositoryModelUnload: unary(repositoryUnload, log),

@@ -169,7 +169,7 @@ export async function startGrpcServer(
     inferenceServiceHandlers(models, {
       serverName: options.serverName ?? 'jetserve',
       serverVersion: options.serverVersion ?? PACKAGE_VERSION,
-      extensions: [],
+      extensions: ['statistics'],
       repositoryApi: options.repositoryApi ?? false,
       log,
     }),

@@ -1,22 +1,23 @@
 // KServe v2 / Open Inference Protocol REST (reference/peers-kserve-triton.md §1): health, server
 // and model metadata, model readiness, Triton's model-configuration extension (so perf_analyzer
 // and tritonclient tooling can read a model) and infer with JSON tensors or the binary tensor
-// data extension (Inference-Header-Content-Length). Errors are {"error": message}.
+// data extension (Inference-Header-Content-Length) and Triton's statistics extension
+// (GET /v2/models[/{m}[/versions/{v}]]/stats). Errors are {"error": message}.
 
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { invalidArgument, JetserveError } from '../../errors.js';
-import type { Servable } from '../../models/servable.js';
+import { statisticsSourceOf, type Servable } from '../../models/servable.js';
 import { decodeKServeInfer, encodeKServeInfer, kserveModelMetadata, tritonModelConfig } from './codecs.js';
 import { Exchange, HttpError, errorBody } from './exchange.js';
 import { respondAsync } from './respond.js';
 import type { HttpContext } from './server.js';
 import { isJsonLike, mediaType } from './tfserving.js';
 
-const MODEL_RE = /^\/v2\/models\/([^/]+)(?:\/versions\/([^/]+))?(?:\/(ready|infer|config))?\/?$/;
+const MODEL_RE = /^\/v2\/models\/([^/]+)(?:\/versions\/([^/]+))?(?:\/(ready|infer|config|stats))?\/?$/;
 
-export const KSERVE_EXTENSIONS = ['binary_tensor_data', 'model_configuration'];
+export const KSERVE_EXTENSIONS = ['binary_tensor_data', 'model_configuration', 'statistics'];
 
 const here = dirname(fileURLToPath(import.meta.url));
 /** jetserve's version from package.json (src/server/http and dist/server/http are both 3 deep). */
@@ -47,6 +48,16 @@ export function handleKServe(ex: Exchange, ctx: HttpContext): void {
     ex.sendJson(ready ? 200 : 400, ready ? '{"ready":true}' : '{"ready":false}');
     return;
   }
+  if (url === '/v2/models/stats' || url === '/v2/models/stats/') {
+    // Triton's route wins over a model named "stats" (as in Triton)
+    if (!expectMethod(ex, 'get')) return;
+    try {
+      ex.sendJson(200, statisticsJson(ctx, undefined, undefined));
+    } catch (err) {
+      ex.sendError(err);
+    }
+    return;
+  }
   const m = MODEL_RE.exec(url);
   if (!m) {
     ex.sendJson(404, errorBody(`Not found: ${ex.method.toUpperCase()} ${url}`));
@@ -69,6 +80,10 @@ export function handleKServe(ex: Exchange, ctx: HttpContext): void {
   }
   if (!expectMethod(ex, 'get')) return;
   try {
+    if (action === 'stats') {
+      ex.sendJson(200, statisticsJson(ctx, name, versionText));
+      return;
+    }
     if (action === 'ready') {
       if (!ctx.models.modelNames().includes(name)) throw unknownModel(name, versionText);
       let ready = true;
@@ -119,6 +134,16 @@ function resolve(ctx: HttpContext, name: string, versionText: string | undefined
     if (err instanceof JetserveError && err.code === 'NOT_FOUND') throw unknownModel(name, versionText);
     throw err;
   }
+}
+
+/** Triton's statistics response: {"model_stats": [...]}, all models when name is undefined. */
+function statisticsJson(ctx: HttpContext, name: string | undefined, versionText: string | undefined): string {
+  const source = statisticsSourceOf(ctx.models);
+  if (!source) throw new JetserveError('UNIMPLEMENTED', 'this model source keeps no inference statistics');
+  if (versionText !== undefined && !/^\d+$/.test(versionText)) {
+    throw invalidArgument(`Invalid model version '${versionText}': versions are non-negative integers`);
+  }
+  return JSON.stringify({ model_stats: source.modelStatistics(name, versionText === undefined ? undefined : Number(versionText)) });
 }
 
 function serverMetadataJson(ctx: HttpContext): string {
@@ -182,10 +207,16 @@ function infer(ex: Exchange, ctx: HttpContext, name: string, versionText: string
     }
     const servable = resolve(ctx, name, versionText);
     // large all-JSON bodies are decoded on the worker pool (same result, same errors)
-    const request =
-      jsonLength === undefined && ctx.offload?.wants(bytes.byteLength)
-        ? await ctx.offload.decodeKServeInfer(bytes, servable.model)
-        : decodeKServeInfer(bytes, jsonLength, servable.model);
+    let request: Awaited<ReturnType<typeof decodeKServeInfer>>;
+    try {
+      request =
+        jsonLength === undefined && ctx.offload?.wants(bytes.byteLength)
+          ? await ctx.offload.decodeKServeInfer(bytes, servable.model)
+          : decodeKServeInfer(bytes, jsonLength, servable.model);
+    } catch (err) {
+      servable.rejected?.(); // a failed inference of this version in its statistics
+      throw err;
+    }
     const outputs = await servable.run(request.inputs, {
       signature: request.signature,
       outputs: request.outputs,
