@@ -671,6 +671,15 @@ describe('REST status and the repository API', () => {
       expect(await (await post('/v2/repository/index', { ready: true })).json()).toEqual([]);
       expect((await post('/v2/repository/models/rp/load')).status).toBe(200);
       expect((await fetch(`${url}/v2/models/rp/ready`)).status).toBe(200);
+      // malformed bodies: 400 naming what is wrong
+      const notObject = await post('/v2/repository/index', [1, 2]);
+      expect(notObject.status).toBe(400);
+      expect(((await notObject.json()) as { error: string }).error).toBe('the request body of /v2/repository/index must be a JSON object');
+      const badParams = await post('/v2/repository/models/rp/load', { parameters: 5 });
+      expect(badParams.status).toBe(400);
+      expect(((await badParams.json()) as { error: string }).error).toBe(
+        "'parameters' in the request body of /v2/repository/models/rp/load must be a JSON object",
+      );
       // Triton's configuration / file overrides would load something other than the directory
       const override = await post('/v2/repository/models/rp/load', { parameters: { config: '{"backend": "onnxruntime"}' } });
       expect(override.status).toBe(400);

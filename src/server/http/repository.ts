@@ -33,16 +33,21 @@ export function handleRepository(ex: Exchange, ctx: HttpContext): void {
   const body = ex.receiveBody();
   respondAsync(ex, ctx, async () => {
     const bytes = await ex.decodedBody(body);
-    let request: Record<string, unknown> = {};
+    let request: { ready?: unknown; parameters?: unknown } = {};
     if (bytes.byteLength > 0) {
+      let parsed: unknown;
       try {
-        const parsed: unknown = JSON.parse(Buffer.from(bytes).toString('utf8'));
-        if (typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed)) request = parsed as Record<string, unknown>;
-        else throw new Error('not an object');
+        parsed = JSON.parse(Buffer.from(bytes).toString('utf8'));
       } catch {
         throw new HttpError(400, `failed to parse the request JSON of ${url}`);
       }
+      if (!isObject(parsed)) throw new HttpError(400, `the request body of ${url} must be a JSON object`);
+      request = parsed;
     }
+    if (request.parameters !== undefined && !isObject(request.parameters)) {
+      throw new HttpError(400, `'parameters' in the request body of ${url} must be a JSON object`);
+    }
+    const parameterNames = request.parameters ? Object.keys(request.parameters) : [];
     if (url === '/v2/repository/index' || url === '/v2/repository/index/') {
       let index = repo.repositoryIndex();
       if (request.ready === true) index = index.filter((m) => m.state === 'READY');
@@ -58,10 +63,7 @@ export function handleRepository(ex: Exchange, ctx: HttpContext): void {
       throw new HttpError(400, `Failed to URL-decode the model name in ${url}`);
     }
     try {
-      if (m[2] === 'load') {
-        const params = request.parameters;
-        await repo.repositoryLoad(name, typeof params === 'object' && params !== null ? Object.keys(params) : []);
-      }
+      if (m[2] === 'load') await repo.repositoryLoad(name, parameterNames);
       else await repo.repositoryUnload(name);
     } catch (err) {
       // Triton answers repository failures with 400 and {"error": …}
@@ -70,4 +72,8 @@ export function handleRepository(ex: Exchange, ctx: HttpContext): void {
     }
     ex.sendJson(200, '{}');
   });
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
