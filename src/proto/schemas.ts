@@ -6,6 +6,7 @@ import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import protobuf from 'protobufjs';
+import { invalidArgument } from '../errors.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 
@@ -58,7 +59,15 @@ export function messageType(fullName: string): protobuf.Type {
 /** Decodes a message into a plain object (longs as numbers, enums as numbers, bytes as Buffers). */
 export function decodeMessage<T>(fullName: string, buf: Uint8Array): T {
   const type = messageType(fullName);
-  return type.toObject(type.decode(buf), { longs: Number, enums: Number, bytes: Buffer, defaults: true, oneofs: true }) as T;
+  let message;
+  try {
+    message = type.decode(buf);
+  } catch (err) {
+    // the bytes came from a client: a malformed message is the caller's mistake, not INTERNAL
+    const shortName = fullName.slice(fullName.lastIndexOf('.') + 1);
+    throw invalidArgument(`could not parse ${shortName}: ${(err as Error).message}`);
+  }
+  return type.toObject(message, { longs: Number, enums: Number, bytes: Buffer, defaults: true, oneofs: true }) as T;
 }
 
 /** Encodes a plain object (snake_case fields) as a message. */

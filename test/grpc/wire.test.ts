@@ -140,6 +140,17 @@ describe('raw protobuf', () => {
     expect(err.details).toMatch(/^could not parse ModelInferRequest/);
     err = await callError(client, PREDICT, Buffer.from([0x07]));
     expect(err.code).toBe(grpc.status.INVALID_ARGUMENT);
+    // the messages decoded by protobufjs (metadata, statistics, model service, …) too
+    for (const [path, type] of [
+      ['/tensorflow.serving.PredictionService/GetModelMetadata', 'GetModelMetadataRequest'],
+      ['/tensorflow.serving.PredictionService/MultiInference', 'MultiInferenceRequest'],
+      ['/tensorflow.serving.ModelService/HandleReloadConfigRequest', 'ReloadConfigRequest'],
+      ['/inference.GRPCInferenceService/ModelStatistics', 'ModelStatisticsRequest'],
+    ]) {
+      err = await callError(client, path!, Buffer.from([0xff, 0xff, 0xff, 0x01]));
+      expect(err.code, path).toBe(grpc.status.INVALID_ARGUMENT);
+      expect(err.details).toBe(`could not parse ${type}: invalid wire type 7 at offset 4`);
+    }
     // an empty request has no model spec
     err = await callError(client, PREDICT, Buffer.alloc(0));
     expect(err.code).toBe(grpc.status.INVALID_ARGUMENT);
