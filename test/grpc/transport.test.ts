@@ -8,10 +8,11 @@ import * as http2 from 'node:http2';
 import * as net from 'node:net';
 import * as grpc from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { decodeTensorProto, encodeTensorProto } from '../../src/codec/tensorproto.js';
+import { decodeTensorProto } from '../../src/codec/tensorproto.js';
 import type { Tensor } from '../../src/engine/tensor.js';
 import type { ModelResolver, Servable } from '../../src/models/servable.js';
 import { decodeMessage, encodeMessage } from '../../src/proto/schemas.js';
+import { predictRequest } from '../helpers/grpc-requests.js';
 import { HpackDecoder, huffmanDecode, huffmanEncode } from '../../src/server/grpc/transport/hpack.js';
 import { expectOutputsClose } from '../helpers/oracle.js';
 import { batchCases, fixtureModel, startStack, type Stack } from './stack.js';
@@ -32,13 +33,6 @@ async function callError(c: grpc.Client, path: string, request: Buffer, options:
     return err as grpc.ServiceError;
   }
   throw new Error('call succeeded unexpectedly');
-}
-
-function predictRequest(model: string, inputs: Record<string, Tensor>): Buffer {
-  return encodeMessage('tensorflow.serving.PredictRequest', {
-    model_spec: { name: model },
-    inputs: Object.fromEntries(Object.entries(inputs).map(([k, t]) => [k, decodeMessage('tensorflow.TensorProto', encodeTensorProto(t))])),
-  });
 }
 
 function outputY(response: Buffer): Float32Array {

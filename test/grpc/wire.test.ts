@@ -9,11 +9,12 @@ import { dirname, join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { decodeTensorProto, encodeTensorProto } from '../../src/codec/tensorproto.js';
+import { decodeTensorProto } from '../../src/codec/tensorproto.js';
 import type { Tensor } from '../../src/engine/tensor.js';
 import type { ModelResolver, ModelSpec, Servable } from '../../src/models/servable.js';
 import { WireReader, WT_LEN } from '../../src/proto/wire.js';
 import { decodeMessage, encodeMessage } from '../../src/proto/schemas.js';
+import { predictRequest } from '../helpers/grpc-requests.js';
 import { parseChannelArguments } from '../../src/server/grpc/index.js';
 import { expectOutputsClose, expectTensorClose, loadOracle } from '../helpers/oracle.js';
 import { batchCases, fixtureModel, startStack, type Stack } from './stack.js';
@@ -52,16 +53,6 @@ async function callError(c: grpc.Client, path: string, request: Buffer, options:
     return err as grpc.ServiceError;
   }
   throw new Error(`${path} succeeded unexpectedly`);
-}
-
-function predictRequest(model: string, inputs: Record<string, Tensor>): Buffer {
-  // built with protobufjs from jetserve's .proto files: an encoder independent of the hand-rolled one
-  return encodeMessage('tensorflow.serving.PredictRequest', {
-    model_spec: { name: model },
-    inputs: Object.fromEntries(
-      Object.entries(inputs).map(([k, t]) => [k, decodeMessage('tensorflow.TensorProto', encodeTensorProto(t))]),
-    ),
-  });
 }
 
 function predictOutputs(response: Buffer): Record<string, Tensor> {

@@ -13,7 +13,6 @@ import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureVenv } from '../../scripts/python-env.mjs';
-import { encodeTensorProto } from '../../src/codec/tensorproto.js';
 import type { Tensor } from '../../src/engine/tensor.js';
 import { ModelManager } from '../../src/models/manager.js';
 import { crc32c, WARMUP_FILE } from '../../src/models/warmup.js';
@@ -28,9 +27,10 @@ import {
   Registry,
   ServingMetrics,
 } from '../../src/observability/index.js';
-import { decodeMessage, encodeMessage } from '../../src/proto/schemas.js';
+import { encodeMessage } from '../../src/proto/schemas.js';
 import { startGrpcServer, type GrpcServer } from '../../src/server/grpc/index.js';
 import { HttpServer } from '../../src/server/http/server.js';
+import { predictRequest } from '../helpers/grpc-requests.js';
 import { fixturesDir } from '../helpers/oracle.js';
 import { fixtureConfig } from './helpers.js';
 
@@ -145,12 +145,6 @@ function f32(shape: number[], values: number[]): Tensor {
   return { dtype: 'float32', shape, data: new Float32Array(values) };
 }
 
-function predictRequest(model: string, inputs: Record<string, Tensor>, signature = 'serving_default'): Buffer {
-  return encodeMessage('tensorflow.serving.PredictRequest', {
-    model_spec: { name: model, signature_name: signature },
-    inputs: Object.fromEntries(Object.entries(inputs).map(([k, t]) => [k, decodeMessage('tensorflow.TensorProto', encodeTensorProto(t))])),
-  });
-}
 
 function varint(n: number): Buffer {
   const out: number[] = [];
