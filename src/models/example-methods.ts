@@ -27,7 +27,7 @@ export async function classifyOrRegress(
   deadline?: number,
 ): Promise<Buffer> {
   const what = kind === 'classify' ? 'ClassificationRequest' : 'RegressionRequest';
-  const spec = requireSpec(scanModelSpecField(buf));
+  const spec = requireSpec(scanModelSpecField(buf, what));
   const servable = resolve(spec);
   const signatureName = spec.signatureName || DEFAULT_SIGNATURE;
   const examples = findInputField(buf, 2, what);

@@ -78,21 +78,29 @@ export function readModelSpec(r: WireReader, end: number): ModelSpecMessage {
   return spec;
 }
 
-/** Reads only the model_spec (field `field`) of any message; the rest is skipped. */
-export function scanModelSpecField(buf: Buffer, field = 1): ModelSpecMessage | undefined {
-  const r = new WireReader(buf);
-  let spec: ModelSpecMessage | undefined;
-  while (r.pos < r.end) {
-    const tag = r.tag();
-    if (tag >>> 3 === field && (tag & 7) === WT_LEN) {
-      const end = r.lenEnd();
-      spec = readModelSpec(r, end);
-      r.pos = end;
-    } else {
-      r.skip(tag & 7, tag >>> 3);
+/**
+ * Reads only the model_spec (field `field`) of any message; the rest is skipped. Malformed bytes
+ * are INVALID_ARGUMENT naming `message` (the request type).
+ */
+export function scanModelSpecField(buf: Buffer, message: string, field = 1): ModelSpecMessage | undefined {
+  try {
+    const r = new WireReader(buf);
+    let spec: ModelSpecMessage | undefined;
+    while (r.pos < r.end) {
+      const tag = r.tag();
+      if (tag >>> 3 === field && (tag & 7) === WT_LEN) {
+        const end = r.lenEnd();
+        spec = readModelSpec(r, end);
+        r.pos = end;
+      } else {
+        r.skip(tag & 7, tag >>> 3);
+      }
     }
+    return spec;
+  } catch (err) {
+    if (err instanceof WireError) throw malformed(message, err);
+    throw err;
   }
-  return spec;
 }
 
 export function scanPredictRequest(buf: Buffer): ScannedPredictRequest {

@@ -142,6 +142,18 @@ describe('raw protobuf', () => {
       expect(err.code, path).toBe(grpc.status.INVALID_ARGUMENT);
       expect(err.details).toBe(`could not parse ${type}: invalid wire type 7 at offset 4`);
     }
+    // a model_spec whose own fields overrun it (protobufjs decodes the outer message; the spec
+    // reader must still answer INVALID_ARGUMENT, not INTERNAL)
+    const badSpec = Buffer.from([0x0a, 0x03, 0x0a, 0x40, 0x01, 0x12, 0x0d, ...Buffer.from('signature_def')]);
+    for (const [path, type] of [
+      ['/tensorflow.serving.PredictionService/GetModelMetadata', 'GetModelMetadataRequest'],
+      ['/tensorflow.serving.ModelService/GetModelStatus', 'GetModelStatusRequest'],
+      ['/tensorflow.serving.PredictionService/Classify', 'ClassificationRequest'],
+    ]) {
+      err = await callError(client, path!, badSpec);
+      expect(err.code, path).toBe(grpc.status.INVALID_ARGUMENT);
+      expect(err.details, path).toMatch(new RegExp(`^could not parse ${type}: `));
+    }
     // an empty request has no model spec
     err = await callError(client, PREDICT, Buffer.alloc(0));
     expect(err.code).toBe(grpc.status.INVALID_ARGUMENT);

@@ -13,7 +13,7 @@ import { WireReader, WT_LEN } from '../../proto/wire.js';
 type NameOf = (request: Buffer) => string;
 
 /** model_spec (field 1).name of a PredictRequest / ClassificationRequest / RegressionRequest. */
-const modelSpecName: NameOf = (request) => scanModelSpecField(request)?.name ?? '';
+const modelSpecName: NameOf = (request) => scanModelSpecField(request, 'request')?.name ?? '';
 
 /** ModelInferRequest.model_name (field 1). */
 const inferModelName: NameOf = (request) => {

@@ -148,7 +148,7 @@ export function predictionServiceHandlers(models: ModelResolver, options: TfServ
       'tensorflow.serving.GetModelMetadataRequest',
       buf,
     );
-    const spec = requireSpec(scanModelSpecField(buf));
+    const spec = requireSpec(scanModelSpecField(buf, 'GetModelMetadataRequest'));
     if (req.metadata_field.length === 0) {
       throw invalidArgument('GetModelMetadataRequest must specify at least one metadata_field');
     }
@@ -199,7 +199,7 @@ function signatureDefs(signatures: Readonly<Record<string, SignatureInfo>>): Rec
 
 export function modelServiceHandlers(models: ReloadableModelSource, log?: Logger): grpc.UntypedServiceImplementation {
   const getModelStatus = (buf: Buffer): Buffer => {
-    const spec = requireSpec(scanModelSpecField(buf));
+    const spec = requireSpec(scanModelSpecField(buf, 'GetModelStatusRequest'));
     let version = spec.version;
     if (spec.versionLabel !== undefined) {
       version = models.labels(spec.name)[spec.versionLabel];
