@@ -11,7 +11,7 @@ import type { Tensor } from '../../src/engine/tensor.js';
 import { ModelManager, type ModelConfig } from '../../src/models/manager.js';
 import { HttpServer, type HttpServerOptions } from '../../src/server/http/server.js';
 import { DEMO_MODEL_PATH } from '../../src/cli.js';
-import { fixturesDir } from '../helpers/oracle.js';
+import { fixturesDir, loadOracle, type OracleCase } from '../helpers/oracle.js';
 
 /** The demo model's base path: the packaged models/half_plus_two, else the identical fixture copy. */
 export function demoBasePath(): string {
@@ -385,4 +385,34 @@ export function tensorFromRaw(bytes: Uint8Array, dtype: DType, shape: number[]):
   const Ctor = TYPED_ARRAY_OF[dtype as NumericDType];
   const copy = new Uint8Array(bytes); // aligned copy
   return { dtype, shape, data: new Ctor(copy.buffer, 0, copy.byteLength / Ctor.BYTES_PER_ELEMENT) };
+}
+
+/** Bytes that decode as UTF-8 (a string tensor JSON can carry as text). */
+export function isUtf8(bytes: Uint8Array): boolean {
+  try {
+    new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Dtypes TF Serving's JSON carries (half, bfloat16, uint16 and complex answer 501 there). */
+export const TF_JSON_DTYPES: ReadonlySet<DType> = new Set<DType>([
+  'float32', 'float64', 'int8', 'int16', 'int32', 'int64', 'uint8', 'uint32', 'uint64', 'bool', 'string',
+]);
+
+/** A model's oracle cases a TF-JSON predict request can express and compare. */
+export function tfJsonCases(model: string): OracleCase[] {
+  return loadOracle(model).cases.filter(
+    (c) =>
+      !c.examples &&
+      // JSON cannot write an empty tensor of rank > 1 ([] reads as shape [0])
+      Object.values(c.inputs).every((t) => t.shape.length <= 1 || !t.shape.includes(0)) &&
+      [...Object.values(c.inputs), ...Object.values(c.outputs)].every((t) => TF_JSON_DTYPES.has(t.dtype)) &&
+      // a string output that is not UTF-8 cannot be compared through a JSON string
+      Object.entries(c.outputs).every(
+        ([alias, t]) => t.dtype !== 'string' || alias.endsWith('_bytes') || (t.data as Uint8Array[]).every(isUtf8),
+      ),
+  );
 }

@@ -21,6 +21,8 @@ import {
   tfJsonTensor,
   type Reply,
   type TestServer,
+  isUtf8,
+  tfJsonCases,
 } from './helpers.js';
 
 const MODELS = ['mlp', 'multi_sig', 'conv', 'strings', 'dtypes'];
@@ -53,29 +55,8 @@ const offloaded = (srv: TestServer) => srv.server.jsonOffload?.offloaded ?? 0;
 // oracle equality
 // ---------------------------------------------------------------------------------------------
 
-const TF_JSON_DTYPES = new Set<DType>(['float32', 'float64', 'int8', 'int16', 'int32', 'int64', 'uint8', 'uint32', 'uint64', 'bool', 'string']);
 const KSERVE_DTYPES = new Set(Object.keys(KSERVE_TYPES) as DType[]);
 
-function isUtf8(bytes: Uint8Array): boolean {
-  try {
-    new TextDecoder('utf-8', { fatal: true }).decode(bytes);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-function tfCases(model: string): OracleCase[] {
-  return loadOracle(model).cases.filter(
-    (c) =>
-      !c.examples &&
-      Object.values(c.inputs).every((t) => t.shape.length <= 1 || !t.shape.includes(0)) &&
-      [...Object.values(c.inputs), ...Object.values(c.outputs)].every((t) => TF_JSON_DTYPES.has(t.dtype)) &&
-      Object.entries(c.outputs).every(
-        ([alias, t]) => t.dtype !== 'string' || alias.endsWith('_bytes') || (t.data as Uint8Array[]).every(isUtf8),
-      ),
-  );
-}
 
 function kserveCases(model: string): OracleCase[] {
   return loadOracle(model).cases.filter(
@@ -167,7 +148,7 @@ describe.each(MODELS)('%s: bodies decoded on the pool give Python TF’s outputs
   it('TF Serving JSON, columnar and row', async () => {
     const before = offloaded(pooled);
     let sent = 0;
-    for (const c of tfCases(model)) {
+    for (const c of tfJsonCases(model)) {
       expectTfOutputs(await postJson(pooled.base, `/v1/models/${model}:predict`, columnarBody(c)), c, 'outputs');
       sent++;
       const row = rowBody(c);

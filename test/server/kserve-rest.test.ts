@@ -20,6 +20,7 @@ import {
   tfJsonLeaf,
   type Reply,
   type TestServer,
+  isUtf8,
 } from './helpers.js';
 
 let srv: TestServer;
@@ -123,14 +124,6 @@ function kserveCases(model: string, json: boolean): OracleCase[] {
   );
 }
 
-function isUtf8(bytes: Uint8Array): boolean {
-  try {
-    new TextDecoder('utf-8', { fatal: true }).decode(bytes);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 function jsonData(t: Tensor): string {
   const n = t.dtype === 'string' ? t.data.length : (t.data as ArrayLike<unknown>).length;

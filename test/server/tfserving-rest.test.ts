@@ -4,7 +4,6 @@
 // status and a message naming the problem, while the server keeps serving.
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { DType } from '../../src/engine/dtypes.js';
 import type { Tensor } from '../../src/engine/tensor.js';
 import { expectTensorClose, loadOracle, type OracleCase } from '../helpers/oracle.js';
 import {
@@ -16,6 +15,7 @@ import {
   tensorFromJson,
   tfJsonTensor,
   type TestServer,
+  tfJsonCases,
 } from './helpers.js';
 
 let srv: TestServer;
@@ -140,43 +140,6 @@ function examplesBody(signature: string, examples: Record<string, number>[]): st
   return `{"signature_name": ${JSON.stringify(signature)}, "examples": [${ex.join(', ')}]}`;
 }
 
-// dtypes TF Serving's JSON carries (half, bfloat16, uint16 and complex answer 501 there)
-const JSON_DTYPES: ReadonlySet<DType> = new Set([
-  'float32',
-  'float64',
-  'int8',
-  'int16',
-  'int32',
-  'int64',
-  'uint8',
-  'uint32',
-  'uint64',
-  'bool',
-  'string',
-]);
-
-function jsonCases(model: string): OracleCase[] {
-  return loadOracle(model).cases.filter(
-    (c) =>
-      !c.examples &&
-      // JSON cannot write an empty tensor of rank > 1 ([] reads as shape [0])
-      Object.values(c.inputs).every((t) => t.shape.length <= 1 || !t.shape.includes(0)) &&
-      [...Object.values(c.inputs), ...Object.values(c.outputs)].every((t) => JSON_DTYPES.has(t.dtype)) &&
-      // a string output that is not UTF-8 cannot be compared through a JSON string
-      Object.entries(c.outputs).every(
-        ([alias, t]) => t.dtype !== 'string' || alias.endsWith('_bytes') || (t.data as Uint8Array[]).every(isUtf8),
-      ),
-  );
-}
-
-function isUtf8(bytes: Uint8Array): boolean {
-  try {
-    new TextDecoder('utf-8', { fatal: true }).decode(bytes);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 function columnarBody(c: OracleCase): string {
   const inputs = Object.entries(c.inputs)
@@ -228,7 +191,7 @@ function expectJsonOutputs(got: any, c: OracleCase, key: 'outputs' | 'prediction
 }
 
 describe.each(['mlp', 'multi_sig', 'conv', 'strings', 'dtypes'])('fixture %s through TF-JSON equals Python TF', (model) => {
-  const cases = jsonCases(model);
+  const cases = tfJsonCases(model);
 
   it.each(cases.map((c) => [`${c.signature}: ${c.name}`, c] as const))('columnar %s', async (_label, c) => {
     const r = await postJson(srv.base, `/v1/models/${model}:predict`, columnarBody(c));

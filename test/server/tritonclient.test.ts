@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { ensureVenv } from '../../scripts/python-env.mjs';
 import type { Tensor } from '../../src/engine/tensor.js';
 import { expectTensorClose, loadOracle, type OracleCase } from '../helpers/oracle.js';
-import { demoBasePath, DTYPE_OF_KSERVE, fixtureConfig, KSERVE_TYPES, rawBytes, startServer, tensorFromRaw, type TestServer } from './helpers.js';
+import { demoBasePath, isUtf8, DTYPE_OF_KSERVE, fixtureConfig, KSERVE_TYPES, rawBytes, startServer, tensorFromRaw, type TestServer } from './helpers.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const SCRIPT = join(ROOT, 'test', 'clients', 'triton_http_client.py');
@@ -90,14 +90,6 @@ function clientCases(model: string, binary: boolean): OracleCase[] {
   );
 }
 
-function isUtf8(bytes: Uint8Array): boolean {
-  try {
-    new TextDecoder('utf-8', { fatal: true }).decode(bytes);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 const MODELS = ['half_plus_two', 'mlp', 'multi_sig', 'strings'];
 
