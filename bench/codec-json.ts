@@ -1,7 +1,7 @@
 // Micro-benchmark: TF Serving JSON predict-request decoding (and response encoding).
 //   node --import tsx bench/codec-json.ts            (uses the built addon's allocator if present,
 //                                                     else a plain-ArrayBuffer stand-in)
-// Compares jetserve's byte-level tokenizer (src/codec/tfserving-json.ts: measure pass + direct fill
+// Compares jetserve's byte-level tokenizer (src/wire/json/tfserving.ts: measure pass + direct fill
 // into the allocTensor buffer) with the JSON.parse alternative (TextDecoder → JSON.parse, with a
 // NaN/Infinity pre-pass only when JSON.parse rejects the text → walk nested arrays into the
 // allocTensor buffer). Both produce the same Float32Array.
@@ -21,7 +21,7 @@ if (!process.env.JETSERVE_NATIVE_ADDON && !existsSync(addon)) {
   allocator = 'ArrayBuffer stand-in (addon not built)';
 }
 
-const { decodePredictRequest, encodePredictResponse } = await import('../src/codec/tfserving-json.js');
+const { decodePredictRequest, encodePredictResponse } = await import('../src/wire/json/tfserving.js');
 const { allocTensor } = await import('../src/engine/tensor.js');
 type SignatureInfo = import('../src/engine/signature.js').SignatureInfo;
 

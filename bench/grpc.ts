@@ -8,8 +8,11 @@
 // gRPC clients usually talk). Every request body is checked once with a real client before the load,
 // and gRPC responses are checked by size during it (h2load sees grpc errors as HTTP 200).
 //
-// Both gRPC transports are measured: jetserve's own HTTP/2 layer (the default) and @grpc/grpc-js
-// (Node's http2 module), each on its own port of the same process, next to the REST server.
+// Three gRPC transports are measured, each on its own port of the same process next to the REST
+// server: jetserve's own HTTP/2 layer (the default), a thin gRPC layer on node:http2 (nghttp2) and
+// @grpc/grpc-js (also on node:http2). They run in BENCH_ROUNDS interleaved rounds (default 3) and
+// the table ends with each transport's throughput as a ratio of the own transport's in the same
+// round — the numbers behind the choice of the default transport (README, gRPC).
 // Batching is on, as in a default server, with max_batch_size raised to 262144 rows and 64 queued
 // batches so that a 1 MB request (262144 rows of half_plus_two) is admitted (TF Serving's default
 // max_batch_size of 1000 would refuse it); BENCH_BATCHING=off runs without batching.
@@ -18,20 +21,20 @@
 // CPU 1 with taskset, so the load generator does not steal the server's CPU and each protocol is
 // measured by what one server core sustains (BENCH_PIN=0 disables pinning).
 //
-// Env: BENCH_QUICK=1 (short runs), BENCH_DURATION=seconds, BENCH_CONNECTIONS=n (default 16).
+// Env: BENCH_QUICK=1 (short runs, one round), BENCH_DURATION=seconds, BENCH_CONNECTIONS=n (default 16),
+// BENCH_ROUNDS=n.
 
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
-import { encodeTensorProto } from '../src/codec/tensorproto.js';
+import { encodeTensorProto } from '../src/wire/protobuf/tensorproto.js';
 import { engineInfo } from '../src/engine/info.js';
 import { Batching } from '../src/batching/index.js';
 import { ModelManager } from '../src/models/manager.js';
-import type { ModelResolver } from '../src/models/servable.js';
-import { encodeMessage, decodeMessage } from '../src/proto/schemas.js';
-import { startGrpcServer } from '../src/server/grpc/index.js';
+import { encodeMessage, decodeMessage } from '../src/wire/protobuf/schemas.js';
+import { startGrpcServer, type GrpcModelSource } from '../src/server/grpc/index.js';
 import { HttpServer } from '../src/server/http/server.js';
 import { ensureFixtures } from '../test/fixtures/ensure-fixtures.mjs';
 import { printTable, writeResults } from './lib/report.js';
@@ -40,6 +43,15 @@ const QUICK = process.env.BENCH_QUICK === '1';
 const DURATION = Number(process.env.BENCH_DURATION ?? (QUICK ? 3 : 10));
 const WARMUP = QUICK ? 1 : 2;
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 16);
+/** Interleaved rounds of the three gRPC transports (each round: one ratio per transport vs the own one). */
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? (QUICK ? 1 : 3));
+const OWN = 'gRPC own-h2';
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
 
 interface H2loadResult {
   reqPerSec: number;
@@ -140,7 +152,7 @@ async function main(): Promise<void> {
   // gRPC answers errors with HTTP 200 (grpc-status in trailers), so h2load cannot tell failures:
   // count the runs that succeeded behind the gRPC front end and compare
   let grpcOk = 0;
-  const counting: ModelResolver = {
+  const counting: GrpcModelSource = {
     resolve(spec) {
       const s = manager.resolve(spec);
       return {
@@ -157,9 +169,19 @@ async function main(): Promise<void> {
     status: (name, version) => manager.status(name, version),
     modelNames: () => manager.modelNames(),
     labels: (name) => manager.labels(name),
+    ready: () => manager.ready(),
+    modelStatistics: (name, version) => manager.modelStatistics(name, version),
+    repositoryIndex: () => manager.repositoryIndex(),
+    repositoryLoad: (name, parameterNames) => manager.repositoryLoad(name, parameterNames),
+    repositoryUnload: (name) => manager.repositoryUnload(name),
+    reloadConfig: (config) => manager.reloadConfig(config),
   };
   const grpcServers = [
-    { label: 'gRPC', server: await startGrpcServer(counting, { port: 0, host: '127.0.0.1', log: () => {} }) },
+    { label: OWN, server: await startGrpcServer(counting, { port: 0, host: '127.0.0.1', log: () => {}, transport: 'jetserve' }) },
+    {
+      label: 'gRPC node:http2',
+      server: await startGrpcServer(counting, { port: 0, host: '127.0.0.1', log: () => {}, transport: 'http2' }),
+    },
     {
       label: 'gRPC grpc-js',
       server: await startGrpcServer(counting, { port: 0, host: '127.0.0.1', log: () => {}, transport: 'grpc-js' }),
@@ -185,6 +207,7 @@ async function main(): Promise<void> {
   ];
 
   const rows: Record<string, string | number>[] = [];
+  const transportRatios: Record<string, unknown>[] = [];
   const results: Record<string, unknown>[] = [];
   const run = async (scenario: string, protocol: string, args: string[], check?: (r: H2loadResult, okDelta: number) => void) => {
     const before = grpcOk;
@@ -275,19 +298,46 @@ async function main(): Promise<void> {
         rows.push({ scenario: s.name, protocol: `REST KServe binary: n/a (${binaryCheck.status})`, 'req/s': 0, 'mean ms': 0, 'max ms': 0, ok: 0, failed: 0 });
       }
       const muxConns = 2;
-      const ratios: string[] = [];
-      for (const { label, server } of grpcServers) {
-        const target = `127.0.0.1:${server.port}`;
-        const perConn = await run(s.name, `${label} (${CONNECTIONS} conn x 1 stream)`, grpcArgs(target, CONNECTIONS, 1), checkGrpc);
-        const mux = await run(
-          s.name,
-          `${label} (${muxConns} conn x ${CONNECTIONS / muxConns} streams)`,
-          grpcArgs(target, muxConns, CONNECTIONS / muxConns),
-          checkGrpc,
-        );
-        ratios.push(`${label}: ${(perConn.reqPerSec / rest.reqPerSec).toFixed(2)}x / ${(mux.reqPerSec / rest.reqPerSec).toFixed(2)}x`);
+      // the transports are measured in interleaved rounds (own, node:http2, grpc-js, own, ...) so
+      // that load from elsewhere on a shared machine hits each alike; each round gives one ratio
+      // per transport against the own transport
+      const perRound: Record<string, { single: number[]; mux: number[] }> = {};
+      const firstRound: Record<string, { single: number; mux: number }> = {};
+      for (let round = 1; round <= ROUNDS; round++) {
+        const own: { single: number; mux: number } = { single: 0, mux: 0 };
+        for (const { label, server } of grpcServers) {
+          const target = `127.0.0.1:${server.port}`;
+          const tag = ROUNDS > 1 ? ` #${round}` : '';
+          const perConn = await run(s.name, `${label} (${CONNECTIONS} conn x 1 stream)${tag}`, grpcArgs(target, CONNECTIONS, 1), checkGrpc);
+          const mux = await run(
+            s.name,
+            `${label} (${muxConns} conn x ${CONNECTIONS / muxConns} streams)${tag}`,
+            grpcArgs(target, muxConns, CONNECTIONS / muxConns),
+            checkGrpc,
+          );
+          if (round === 1) firstRound[label] = { single: perConn.reqPerSec, mux: mux.reqPerSec };
+          if (label === OWN) {
+            own.single = perConn.reqPerSec;
+            own.mux = mux.reqPerSec;
+          } else {
+            perRound[label] ??= { single: [], mux: [] };
+            perRound[label]!.single.push(perConn.reqPerSec / own.single);
+            perRound[label]!.mux.push(mux.reqPerSec / own.mux);
+          }
+        }
       }
-      rows.push({ scenario: s.name, protocol: 'ratio vs REST JSON (1 stream / multiplexed)', 'req/s': ratios.join(', '), 'mean ms': '', 'max ms': '', ok: '', failed: '' });
+      const ratios = Object.entries(firstRound).map(
+        ([label, r]) => `${label}: ${(r.single / rest.reqPerSec).toFixed(2)}x / ${(r.mux / rest.reqPerSec).toFixed(2)}x`,
+      );
+      rows.push({ scenario: s.name, protocol: 'ratio vs REST JSON (1 stream / multiplexed), round 1', 'req/s': ratios.join(', '), 'mean ms': '', 'max ms': '', ok: '', failed: '' });
+      for (const [label, r] of Object.entries(perRound)) {
+        for (const shape of ['single', 'mux'] as const) {
+          const values = r[shape];
+          const text = `median ${median(values).toFixed(2)}x (rounds: ${values.map((v) => v.toFixed(2)).join(', ')})`;
+          rows.push({ scenario: s.name, protocol: `${label} / ${OWN}, ${shape === 'single' ? '1 stream' : 'multiplexed'}`, 'req/s': text, 'mean ms': '', 'max ms': '', ok: '', failed: '' });
+          transportRatios.push({ scenario: s.name, transport: label, shape, ratios: values, median: median(values) });
+        }
+      }
     }
   } finally {
     for (const { server } of grpcServers) await server.close(1000);
@@ -308,6 +358,8 @@ async function main(): Promise<void> {
     connections: CONNECTIONS,
     pinned,
     batching: process.env.BENCH_BATCHING !== 'off',
+    rounds: ROUNDS,
+    transportRatios,
     results,
   });
   console.log(`\nresults: ${file}`);

@@ -1,39 +1,41 @@
 // `npm run bench:rest`: jetserve's REST front end under wrk, against a ceiling and a baseline,
 // every server a child process on its own free loopback port, all in the same run.
 //
-// Tiny MLP (x float32 [1,4] → y [1,3]), 64 connections, 1 wrk thread:
-//   (a) uWS echo        — same uWebSockets.js package, reads the body, answers a fixed small JSON
-//                         (bench/servers/uws-echo.ts): the ceiling for any server on this stack
-//   (b) FastAPI + TF    — uvicorn (uvloop + httptools when installed) + Python TF 2.21 on the same
-//                         SavedModel, same JSON shape (bench/baselines/fastapi_tf.py)
-//   (c) jetserve        — `jetserve` CLI, batching on (the default)
-//   (d) jetserve        — `--enable_batching=false`
-//   plus KServe v2 JSON infer and the FlatBuffers protocol on (c).
-// Large tensors, 16 connections, TF-JSON / KServe v2 JSON / KServe v2 binary tensors / FlatBuffers
-// against the same jetserve, same run:
-//   - conv model, 32 images [32,28,28,1] per request (98 KiB raw; the model's compute is large)
-//   - half_plus_two, x [262144] float32 (1 MiB raw; payload handling dominates)
-// (these servers run with --enable_batching=false: each request is a batch already)
+// Payload sizes (TF-JSON predict and KServe v2 JSON infer at each):
+//   tiny    mlp x float32 [1,4] → y [1,3], 64 connections; also the FlatBuffers protocol,
+//           --enable_batching=false, the node:http fallback engine (UWS_USE_FALLBACK=1), and
+//           the uWS echo ceiling (bench/servers/uws-echo.ts: the same uWebSockets.js package
+//           reading the body and answering a fixed small JSON: the ceiling for any server on
+//           this stack)
+//   4096    half_plus_two x [4096] (~46 KB of JSON), 16 connections
+//   262144  half_plus_two x [262144] (~2.9 MB of JSON), 4 connections; also KServe binary tensors
+//           and FlatBuffers (the binary protocols must not regress)
+//   conv    conv [32,28,28,1] (98 KiB raw, compute-heavy), 16 connections, all four encodings
+// The baseline is FastAPI + uvicorn[standard] (uvloop, httptools) + orjson + Python TF 2.21 on the
+// same SavedModels, same JSON shapes (bench/baselines/fastapi_tf.py). jetserve runs its CLI with
+// default flags (batching on) for tiny, --enable_batching=false for the large sizes (each request
+// is a batch already). BENCH_COMPARE_TS=1 adds jetserve with the TypeScript JSON codec
+// (JETSERVE_JSON_CODEC=ts) at each size: the native codec's gain, same run.
 //
-// Each measurement: a warm-up wrk run (discarded), then the measured run; wrk's own latency
-// histogram gives p50/p99 (bench/lib/post.lua prints them as JSON). Every body is sent once with
-// fetch first and its answer checked (status, and outputs equal across encodings).
+// All servers start first and stay up; then every row is measured in turn, BENCH_ROUNDS times
+// (default 1). Each measurement: a warm-up wrk run (discarded), then the measured run; wrk's own
+// latency histogram gives p50/p99 (bench/lib/post.lua prints them as JSON). Every body is sent
+// once with fetch first and its answer checked (status, and outputs equal across encodings and
+// servers). Ratios are computed within each round and reported as median [min–max] over rounds.
 // Results: bench/results/rest-<time>.json.
 //
 // CPU placement: on a machine with 2+ CPUs every server (all its threads) runs on CPU 0 and wrk on
 // CPU 1 (taskset), so the load generator never competes with the server and every server gets
-// the same single core: the ratios compare per-core throughput. BENCH_PIN=0 runs unpinned (how
-// reference/feasibility.md's calibration was measured; noisier, and a multi-threaded server can
-// borrow wrk's core). Before each run the machine is checked for other load (warned about and
-// recorded in the results).
+// the same single core: the ratios compare per-core throughput. BENCH_PIN=0 runs unpinned. Before
+// each run the machine is checked for other load (warned about and recorded in the results).
 //
-// Env: BENCH_DURATION (s, default 8), BENCH_WARMUP (s, default 2), BENCH_CONNECTIONS (64),
-// BENCH_LARGE_CONNECTIONS (16), BENCH_QUICK=1 (3 s runs), BENCH_PIN=0, BENCH_ONLY=comma list of
-// row keys (echo,fastapi,batch,nobatch,kserve,flat,large,large1m), BENCH_CPU_PROF=dir (jetserve children run
-// with --cpu-prof into dir), BENCH_JETSERVE_ARGS (extra CLI flags for every jetserve child), BENCH_NODE_ARGS (node/V8 flags for them),
-// BENCH_RUNTIME=tsx (run jetserve from src/ through tsx instead of rebuilding dist/ first),
-// BENCH_COMPARE_CLI=path/to/bin/jetserve.js (another build's CLI, e.g. an older commit's: its
-// batching and no-batching TF-JSON rows are measured too, same run, marked "[compare]").
+// Env: BENCH_DURATION (s, default 8), BENCH_WARMUP (s, default 2), BENCH_ROUNDS (1),
+// BENCH_CONNECTIONS (64, tiny), BENCH_QUICK=1 (3 s runs), BENCH_PIN=0, BENCH_ONLY=comma list of
+// keys (echo, fastapi, batch, nobatch, fallback, kserve, flat, 4096, 262144, conv), BENCH_COMPARE_TS=1,
+// BENCH_CPU_PROF=dir (jetserve children run with --cpu-prof into dir), BENCH_JETSERVE_ARGS (extra
+// CLI flags for every jetserve child), BENCH_NODE_ARGS (node/V8 flags for them), BENCH_RUNTIME=tsx
+// (run jetserve from src/ through tsx instead of rebuilding dist/ first),
+// BENCH_COMPARE_CLI=path/to/bin/jetserve.js (another build's CLI: its tiny TF-JSON rows too).
 
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -41,7 +43,7 @@ import { createServer } from 'node:net';
 import { availableParallelism, cpus, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { encodeFlatPredictRequest, decodeFlatPredictResponse, FLATBUFFERS_CONTENT_TYPE } from '../src/codec/flatbuffers/flatbuffers.js';
+import { encodeFlatPredictRequest, decodeFlatPredictResponse, FLATBUFFERS_CONTENT_TYPE } from '../src/wire/flatbuffers/flatbuffers.js';
 import { ensureFixtures } from '../test/fixtures/ensure-fixtures.mjs';
 import { ensureVenv } from '../scripts/python-env.mjs';
 import { printTable, writeResults } from './lib/report.js';
@@ -51,7 +53,8 @@ const QUICK = process.env.BENCH_QUICK === '1';
 const DURATION = Number(process.env.BENCH_DURATION ?? (QUICK ? 3 : 8));
 const WARMUP = Number(process.env.BENCH_WARMUP ?? (QUICK ? 1 : 2));
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 64);
-const LARGE_CONNECTIONS = Number(process.env.BENCH_LARGE_CONNECTIONS ?? 16);
+const ROUNDS = Math.max(1, Number(process.env.BENCH_ROUNDS ?? 1));
+const COMPARE_TS = process.env.BENCH_COMPARE_TS === '1';
 const PIN = process.env.BENCH_PIN !== '0' && availableParallelism() >= 2;
 const ONLY = process.env.BENCH_ONLY ? new Set(process.env.BENCH_ONLY.split(',').map((s) => s.trim())) : undefined;
 const CPU_PROF = process.env.BENCH_CPU_PROF;
@@ -241,12 +244,19 @@ function buildDist(notes: string[]): void {
   }
 }
 
-async function startJetserve(label: string, model: string, basePath: string, extra: string[] = [], cli?: string): Promise<Child> {
+async function startJetserve(
+  label: string,
+  model: string,
+  basePath: string,
+  extra: string[] = [],
+  cli?: string,
+  env: NodeJS.ProcessEnv = {},
+): Promise<Child> {
   const port = await freePort();
   const node = [
     ...NODE_ARGS,
     ...(CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${CPU_PROF}`, `--cpu-prof-name=${label}-${Date.now()}.cpuprofile`] : []),
-    ...(cli ? [cli] : runtime === 'dist' ? [join(ROOT, 'bin', 'jetserve.js')] : ['--import', 'tsx', join(ROOT, 'src', 'cli.ts')]),
+    ...(cli ? [cli] : runtime === 'dist' ? [join(ROOT, 'bin', 'jetserve.js')] : ['--import', 'tsx', join(ROOT, 'src', 'cli', 'index.ts')]),
     `--model_name=${model}`,
     `--model_base_path=${basePath}`,
     `--rest_api_port=${port}`,
@@ -254,7 +264,7 @@ async function startJetserve(label: string, model: string, basePath: string, ext
     ...extra,
     ...EXTRA_ARGS,
   ];
-  const child = await startChild(label, process.execPath, node, port);
+  const child = await startChild(label, process.execPath, node, port, env);
   await waitReady(child, () => fetch(`http://127.0.0.1:${port}/v1/models/${model}`));
   return child;
 }
@@ -280,7 +290,7 @@ interface Encoded {
   outputs(res: Uint8Array, headers: Headers): Float32Array;
 }
 
-function nestRows(values: Float32Array, shape: number[]): unknown {
+function nestRows(values: ArrayLike<number>, shape: number[]): unknown {
   const build = (dim: number, offset: number): unknown => {
     if (dim === shape.length) return values[offset];
     const stride = shape.slice(dim + 1).reduce((a, b) => a * b, 1);
@@ -295,7 +305,7 @@ function flatNumbers(value: unknown, out: number[] = []): number[] {
   return out;
 }
 
-function tfJson(model: string, values: Float32Array, shape: number[]): Encoded {
+function tfJson(model: string, values: ArrayLike<number>, shape: number[]): Encoded {
   return {
     path: `/v1/models/${model}:predict`,
     body: JSON.stringify({ instances: nestRows(values, shape) }),
@@ -304,7 +314,7 @@ function tfJson(model: string, values: Float32Array, shape: number[]): Encoded {
   };
 }
 
-function kserveJson(model: string, input: string, values: Float32Array, shape: number[]): Encoded {
+function kserveJson(model: string, input: string, values: ArrayLike<number>, shape: number[]): Encoded {
   return {
     path: `/v2/models/${model}/infer`,
     body: JSON.stringify({ inputs: [{ name: input, shape, datatype: 'FP32', data: Array.from(values) }] }),
@@ -377,6 +387,8 @@ function target(port: number, enc: Encoded): Target {
 
 interface Row {
   key: string;
+  size: string;
+  round: number;
   server: string;
   encoding: string;
   connections: number;
@@ -426,17 +438,30 @@ async function machineBusy(ms: number): Promise<number | undefined> {
   return 1 - (b.idle - a.idle) / (b.total - a.total);
 }
 
-async function measure(key: string, server: string, encoding: string, t: Target, bodyBytes: number, connections: number): Promise<Row> {
-  process.stderr.write(`  ${server} / ${encoding}: warm-up ${WARMUP}s, run ${DURATION}s @ ${connections} connections\n`);
+/** One row to measure: a server, an encoding, a body. */
+interface Case {
+  key: string;
+  size: string;
+  server: string;
+  encoding: string;
+  child: Child;
+  enc: Encoded;
+  target: Target;
+  bodyBytes: number;
+  connections: number;
+}
+
+async function measure(c: Case, round: number): Promise<Row> {
+  process.stderr.write(`  [round ${round + 1}/${ROUNDS}] ${c.size} ${c.server} / ${c.encoding}: warm-up ${WARMUP}s, run ${DURATION}s @ ${c.connections} connections\n`);
   // the server under test is idle now: anything busy is someone else
   const busy = await machineBusy(1000);
   if (busy !== undefined && busy > 0.1) {
     process.stderr.write(`    ! the machine is ${(busy * 100).toFixed(0)}% busy with other work before this run: numbers will be low/noisy\n`);
   }
-  if (WARMUP > 0) await wrk(t, WARMUP, connections);
-  const pid = [...children].find((c) => t.url.startsWith(`http://127.0.0.1:${c.port}/`))?.proc.pid;
+  if (WARMUP > 0) await wrk(c.target, WARMUP, c.connections);
+  const pid = c.child.proc.pid;
   const cpuBefore = pid ? cpuSeconds(pid) : undefined;
-  const w = await wrk(t, DURATION, connections);
+  const w = await wrk(c.target, DURATION, c.connections);
   const cpuAfter = pid ? cpuSeconds(pid) : undefined;
   const rps = w.requests / (w.duration_us / 1e6);
   const perRequest = (k: 'all' | 'main') =>
@@ -444,11 +469,13 @@ async function measure(key: string, server: string, encoding: string, t: Target,
   const errors = w.connect + w.read + w.write + w.status + w.timeout;
   if (errors > 0) process.stderr.write(`    ! ${errors} errors (non-2xx ${w.status}, timeout ${w.timeout}, read ${w.read})\n`);
   return {
-    key,
-    server,
-    encoding,
-    connections,
-    bodyBytes,
+    key: c.key,
+    size: c.size,
+    round,
+    server: c.server,
+    encoding: c.encoding,
+    connections: c.connections,
+    bodyBytes: c.bodyBytes,
     wrk: w,
     rps,
     otherLoadBefore: busy,
@@ -457,211 +484,252 @@ async function measure(key: string, server: string, encoding: string, t: Target,
   };
 }
 
-function tableRow(r: Row): Record<string, string | number> {
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length === 0 ? NaN : s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+};
+
+function spread(xs: number[], digits = 2): string {
+  if (xs.length === 1) return xs[0]!.toFixed(digits);
+  return `${median(xs).toFixed(digits)} [${Math.min(...xs).toFixed(digits)}–${Math.max(...xs).toFixed(digits)}]`;
+}
+
+function tableRow(rows: Row[]): Record<string, string | number> {
+  const r = rows[0]!;
+  const med = (f: (x: Row) => number | undefined) => {
+    const xs = rows.map(f).filter((x): x is number => x !== undefined);
+    return xs.length ? median(xs) : undefined;
+  };
+  const rps = rows.map((x) => x.rps);
+  const cpu = med((x) => x.cpuUsPerRequest);
+  const main = med((x) => x.mainThreadUsPerRequest);
   return {
     server: r.server,
     encoding: r.encoding,
     conns: r.connections,
     'body B': r.bodyBytes,
-    'req/s': Math.round(r.rps),
-    'p50 ms': r.wrk.p50_us / 1000,
-    'p99 ms': r.wrk.p99_us / 1000,
-    'mean ms': r.wrk.mean_us / 1000,
-    'MB/s in': Math.round((r.rps * r.bodyBytes) / 1e6),
-    'CPU µs/req': r.cpuUsPerRequest === undefined ? '-' : Number(r.cpuUsPerRequest.toFixed(1)),
-    'main µs/req': r.mainThreadUsPerRequest === undefined ? '-' : Number(r.mainThreadUsPerRequest.toFixed(1)),
-    errors: r.wrk.connect + r.wrk.read + r.wrk.write + r.wrk.status + r.wrk.timeout,
+    'req/s': Math.round(median(rps)),
+    ...(rows.length > 1 ? { 'req/s min–max': `${Math.round(Math.min(...rps))}–${Math.round(Math.max(...rps))}` } : {}),
+    'p50 ms': med((x) => x.wrk.p50_us / 1000)!,
+    'p99 ms': med((x) => x.wrk.p99_us / 1000)!,
+    'MB/s in': Math.round((median(rps) * r.bodyBytes) / 1e6),
+    'CPU µs/req': cpu === undefined ? '-' : Number(cpu.toFixed(1)),
+    'main µs/req': main === undefined ? '-' : Number(main.toFixed(1)),
+    errors: rows.reduce((a, x) => a + x.wrk.connect + x.wrk.read + x.wrk.write + x.wrk.status + x.wrk.timeout, 0),
   };
+}
+
+/**
+ * Values with 7 decimals in [-1, 1) (~11 bytes of JSON each, as the issue's bodies: 46 KB for
+ * 4,096 floats, 2.9 MB for 262,144); the binary encodings carry the same values as float32.
+ */
+function floats(n: number): number[] {
+  return Array.from({ length: n }, (_, i) => Number((((i * 7919) % 20011) / 10005.5 - 1).toFixed(7)));
 }
 
 async function main(): Promise<void> {
   const wrkVersion = requireWrk();
   const fixtures = await ensureFixtures();
-  const mlpBase = join(fixtures, 'mlp');
-  const rows: Row[] = [];
   const notes: string[] = [];
   console.error(`bench:rest — ${wrkVersion}; ${cpus().length} CPUs; ${PIN ? 'servers pinned to CPU 0, wrk to CPU 1' : 'unpinned'}`);
-  if (wanted('batch') || wanted('nobatch') || wanted('kserve') || wanted('flat') || wanted('large')) buildDist(notes);
+  const jetserveRows = ['batch', 'nobatch', 'fallback', 'kserve', 'flat', '4096', '262144', 'conv'];
+  if (jetserveRows.some(wanted)) buildDist(notes);
+  const sizes = [
+    { size: '4096', n: 4096, connections: 16 },
+    { size: '262144', n: 262144, connections: 4 },
+  ].filter((s) => wanted(s.size));
+  const cases: Case[] = [];
+  const add = (key: string, size: string, server: string, encoding: string, child: Child, enc: Encoded, connections: number) => {
+    const bodyBytes = typeof enc.body === 'string' ? Buffer.byteLength(enc.body) : enc.body.byteLength;
+    cases.push({ key, size, server, encoding, child, enc, target: target(child.port, enc), bodyBytes, connections });
+  };
 
-  // ---- tiny MLP ----
+  // ---- servers ----
   const x = new Float32Array([0.12, -0.34, 0.56, 0.78]);
   const tiny = tfJson('mlp', x, [1, 4]);
-  const tinyBody = Buffer.byteLength(tiny.body);
-  let reference: Float32Array | undefined;
-
+  const tinyKServe = kserveJson('mlp', 'x', x, [1, 4]);
+  const mlpBase = join(fixtures, 'mlp');
+  const h2Base = join(fixtures, 'half_plus_two');
   if (wanted('echo')) {
     const port = await freePort();
     const echo = await startChild('uws-echo', process.execPath, ['--import', 'tsx', join(ROOT, 'bench', 'servers', 'uws-echo.ts'), String(port)], port);
     await waitReady(echo, () => fetch(`http://127.0.0.1:${port}/`, { method: 'POST', body: '{}' }));
-    rows.push(await measure('echo', 'uWS echo (ceiling)', 'TF-JSON body', target(port, tiny), tinyBody, CONNECTIONS));
-    await stopChild(echo);
+    add('echo', 'tiny', 'uWS echo (ceiling)', 'TF-JSON body', echo, tiny, CONNECTIONS);
   }
-
-  if (wanted('fastapi')) {
+  let fastapiStack = '';
+  const startFastapi = async (model: string, base: string): Promise<Child> => {
     const python = await ensureVenv();
     const fast = spawnSync(python, ['-c', 'import uvloop, httptools'], { encoding: 'utf8' });
     const loopArgs = fast.status === 0 ? ['--loop', 'uvloop', '--http', 'httptools'] : ['--loop', 'asyncio', '--http', 'h11'];
-    const stack = fast.status === 0 ? 'uvicorn (uvloop, httptools)' : 'uvicorn (asyncio, h11: uvloop/httptools not installed)';
+    fastapiStack = fast.status === 0 ? 'uvicorn (uvloop, httptools)' : 'uvicorn (asyncio, h11: uvloop/httptools not installed)';
     if (fast.status !== 0) notes.push('FastAPI baseline ran without uvloop/httptools (slower than uvicorn[standard])');
     const port = await freePort();
     const py = await startChild(
-      'fastapi',
+      `fastapi-${model}`,
       python,
       ['-m', 'uvicorn', 'fastapi_tf:app', '--app-dir', join(ROOT, 'bench', 'baselines'), '--host', '127.0.0.1', '--port', String(port), '--log-level', 'warning', '--no-access-log', ...loopArgs],
       port,
-      { MODEL_DIR: join(mlpBase, '1'), TF_CPP_MIN_LOG_LEVEL: '2' },
+      { MODEL_DIR: join(base, '1'), TF_CPP_MIN_LOG_LEVEL: '2' },
     );
-    await waitReady(py, () => fetch(`http://127.0.0.1:${port}/v1/models/mlp`));
-    reference = await probeOnce(port, tiny);
-    rows.push(await measure('fastapi', `FastAPI + ${stack} + TF`, 'TF-JSON', target(port, tiny), tinyBody, CONNECTIONS));
-    await stopChild(py);
+    await waitReady(py, () => fetch(`http://127.0.0.1:${port}/v1/models/${model}`));
+    return py;
+  };
+  if (wanted('fastapi')) {
+    const py = await startFastapi('mlp', mlpBase);
+    add('fastapi', 'tiny', `FastAPI + ${fastapiStack} + TF`, 'TF-JSON', py, tiny, CONNECTIONS);
+    add('fastapi-kserve', 'tiny', `FastAPI + ${fastapiStack} + TF`, 'KServe v2 JSON', py, tinyKServe, CONNECTIONS);
   }
-
+  const tsEnv = { JETSERVE_JSON_CODEC: 'ts' };
   if (wanted('batch') || wanted('kserve') || wanted('flat')) {
     const js = await startJetserve('jetserve-batching', 'mlp', mlpBase);
-    const got = await probeOnce(js.port, tiny);
-    if (reference) assertClose(got, reference, 'jetserve vs FastAPI+TF (tiny MLP)');
-    reference ??= got;
-    if (wanted('batch')) rows.push(await measure('batch', 'jetserve (batching)', 'TF-JSON', target(js.port, tiny), tinyBody, CONNECTIONS));
-    if (wanted('kserve')) {
-      const enc = kserveJson('mlp', 'x', x, [1, 4]);
-      assertClose(await probeOnce(js.port, enc), reference, 'KServe JSON (tiny MLP)');
-      rows.push(await measure('kserve', 'jetserve (batching)', 'KServe v2 JSON', target(js.port, enc), Buffer.byteLength(enc.body), CONNECTIONS));
+    if (wanted('batch')) add('batch', 'tiny', 'jetserve (batching)', 'TF-JSON', js, tiny, CONNECTIONS);
+    if (wanted('kserve')) add('kserve', 'tiny', 'jetserve (batching)', 'KServe v2 JSON', js, tinyKServe, CONNECTIONS);
+    if (wanted('flat')) add('flat', 'tiny', 'jetserve (batching)', 'FlatBuffers', js, flat('mlp', 'x', x, [1, 4]), CONNECTIONS);
+    if (COMPARE_TS) {
+      const ts = await startJetserve('jetserve-batching-ts', 'mlp', mlpBase, [], undefined, tsEnv);
+      if (wanted('batch')) add('batch-ts', 'tiny', 'jetserve (batching) [TS codec]', 'TF-JSON', ts, tiny, CONNECTIONS);
+      if (wanted('kserve')) add('kserve-ts', 'tiny', 'jetserve (batching) [TS codec]', 'KServe v2 JSON', ts, tinyKServe, CONNECTIONS);
     }
-    if (wanted('flat')) {
-      const enc = flat('mlp', 'x', x, [1, 4]);
-      assertClose(await probeOnce(js.port, enc), reference, 'FlatBuffers (tiny MLP)');
-      rows.push(await measure('flat', 'jetserve (batching)', 'FlatBuffers', target(js.port, enc), (enc.body as Uint8Array).byteLength, CONNECTIONS));
-    }
-    await stopChild(js);
   }
-
   if (wanted('nobatch')) {
     const js = await startJetserve('jetserve-nobatch', 'mlp', mlpBase, ['--enable_batching=false']);
-    const got = await probeOnce(js.port, tiny);
-    if (reference) assertClose(got, reference, 'jetserve --enable_batching=false (tiny MLP)');
-    rows.push(await measure('nobatch', 'jetserve (--enable_batching=false)', 'TF-JSON', target(js.port, tiny), tinyBody, CONNECTIONS));
-    await stopChild(js);
+    add('nobatch', 'tiny', 'jetserve (--enable_batching=false)', 'TF-JSON', js, tiny, CONNECTIONS);
   }
-
-  if (COMPARE_CLI) {
-    for (const [key, label, extra] of [
-      ['batch', 'jetserve (batching) [compare]', []],
-      ['nobatch', 'jetserve (--enable_batching=false) [compare]', ['--enable_batching=false']],
-    ] as const) {
-      if (!wanted(key)) continue;
-      const js = await startJetserve(`compare-${key}`, 'mlp', mlpBase, [...extra], COMPARE_CLI);
-      const got = await probeOnce(js.port, tiny);
-      if (reference) assertClose(got, reference, `${label} (tiny MLP)`);
-      rows.push(await measure(`${key}-compare`, label, 'TF-JSON', target(js.port, tiny), tinyBody, CONNECTIONS));
-      await stopChild(js);
-    }
+  if (wanted('fallback')) {
+    // the node:http fallback: what serves REST where no uWebSockets.js binary loads (same model,
+    // same body, default flags)
+    const js = await startJetserve('jetserve-fallback', 'mlp', mlpBase, [], undefined, { UWS_USE_FALLBACK: '1' });
+    add('fallback', 'tiny', 'jetserve (batching), node:http fallback', 'TF-JSON', js, tiny, CONNECTIONS);
   }
-
-  // ---- large tensors ----
-  const large: Row[] = [];
-  const largeScenarios: { key: string; title: string; model: string; input: string; output: string; shape: number[]; fill: (i: number) => number }[] = [
-    {
-      key: 'large',
-      title: 'conv [32,28,28,1]',
-      model: 'conv',
-      input: 'image',
-      output: 'logits',
-      shape: [32, 28, 28, 1],
-      // pixel-like values k/255, as a client scaling uint8 images sends them
-      fill: (i) => ((i * 7919) % 256) / 255,
-    },
-    {
-      key: 'large1m',
-      title: 'half_plus_two [262144]',
-      model: 'half_plus_two',
-      input: 'x',
-      output: 'y',
-      shape: [262144],
-      fill: (i) => ((i * 7919) % 2000) / 100 - 10,
-    },
-  ];
-  for (const sc of largeScenarios) {
-    if (!wanted(sc.key)) continue;
-    const n = sc.shape.reduce((a, b) => a * b, 1);
-    const values = new Float32Array(n);
-    for (let i = 0; i < n; i++) values[i] = sc.fill(i);
+  if (COMPARE_CLI && (wanted('batch') || wanted('nobatch'))) {
+    const js = await startJetserve('compare-batch', 'mlp', mlpBase, [], COMPARE_CLI);
+    add('batch-compare', 'tiny', 'jetserve (batching) [compare]', 'TF-JSON', js, tiny, CONNECTIONS);
+  }
+  if (sizes.length > 0) {
+    // the baseline of every large size
+    const py = await startFastapi('half_plus_two', h2Base);
     // batching off: each request already carries a batch (a 262144-row request would not even fit
     // TF Serving's default max_batch_size / queue), so this compares the encodings' own costs
-    const js = await startJetserve(`jetserve-${sc.model}`, sc.model, join(fixtures, sc.model), ['--enable_batching=false']);
-    const encodings: [string, Encoded][] = [
-      ['TF-JSON', tfJson(sc.model, values, sc.shape)],
-      ['KServe v2 JSON', kserveJson(sc.model, sc.input, values, sc.shape)],
-      ['KServe v2 binary', kserveBinary(sc.model, sc.input, sc.output, values, sc.shape)],
-      ['FlatBuffers', flat(sc.model, sc.input, values, sc.shape)],
-    ];
-    let ref: Float32Array | undefined;
-    for (const [name, enc] of encodings) {
-      const out = await probeOnce(js.port, enc);
-      if (ref) assertClose(out, ref, `${sc.title} ${name} vs TF-JSON`);
-      ref ??= out;
+    const js = await startJetserve('jetserve-half_plus_two', 'half_plus_two', h2Base, ['--enable_batching=false']);
+    const ts = COMPARE_TS ? await startJetserve('jetserve-half_plus_two-ts', 'half_plus_two', h2Base, ['--enable_batching=false'], undefined, tsEnv) : undefined;
+    for (const { size, n, connections } of sizes) {
+      const values = floats(n);
+      const tf = tfJson('half_plus_two', values, [n]);
+      const ks = kserveJson('half_plus_two', 'x', values, [n]);
+      add(`fastapi-${size}`, size, `FastAPI + ${fastapiStack} + TF`, 'TF-JSON', py, tf, connections);
+      add(`fastapi-kserve-${size}`, size, `FastAPI + ${fastapiStack} + TF`, 'KServe v2 JSON', py, ks, connections);
+      add(`tfjson-${size}`, size, 'jetserve', 'TF-JSON', js, tf, connections);
+      add(`kserve-${size}`, size, 'jetserve', 'KServe v2 JSON', js, ks, connections);
+      if (size === '262144') {
+        const f32 = Float32Array.from(values);
+        add(`binary-${size}`, size, 'jetserve', 'KServe v2 binary', js, kserveBinary('half_plus_two', 'x', 'y', f32, [n]), connections);
+        add(`flat-${size}`, size, 'jetserve', 'FlatBuffers', js, flat('half_plus_two', 'x', f32, [n]), connections);
+      }
+      if (ts) {
+        add(`tfjson-${size}-ts`, size, 'jetserve [TS codec]', 'TF-JSON', ts, tf, connections);
+        add(`kserve-${size}-ts`, size, 'jetserve [TS codec]', 'KServe v2 JSON', ts, ks, connections);
+      }
     }
-    for (const [name, enc] of encodings) {
-      const bytes = typeof enc.body === 'string' ? Buffer.byteLength(enc.body) : enc.body.byteLength;
-      large.push(await measure(sc.key, `jetserve ${sc.title}`, name, target(js.port, enc), bytes, LARGE_CONNECTIONS));
-    }
-    await stopChild(js);
+  }
+  if (wanted('conv')) {
+    const shape = [32, 28, 28, 1];
+    const n = shape.reduce((a, b) => a * b, 1);
+    const values = new Float32Array(n);
+    // pixel-like values k/255, as a client scaling uint8 images sends them
+    for (let i = 0; i < n; i++) values[i] = ((i * 7919) % 256) / 255;
+    const js = await startJetserve('jetserve-conv', 'conv', join(fixtures, 'conv'), ['--enable_batching=false']);
+    add('conv-tfjson', 'conv', 'jetserve', 'TF-JSON', js, tfJson('conv', values, shape), 16);
+    add('conv-kserve', 'conv', 'jetserve', 'KServe v2 JSON', js, kserveJson('conv', 'image', values, shape), 16);
+    add('conv-binary', 'conv', 'jetserve', 'KServe v2 binary', js, kserveBinary('conv', 'image', 'logits', values, shape), 16);
+    add('conv-flat', 'conv', 'jetserve', 'FlatBuffers', js, flat('conv', 'image', values, shape), 16);
+  }
+
+  // ---- every body once: 200, and the same outputs across servers and encodings ----
+  const references = new Map<string, Float32Array>();
+  for (const c of cases) {
+    if (c.key === 'echo') continue;
+    const out = await probeOnce(c.child.port, c.enc);
+    const ref = references.get(c.size);
+    if (ref) assertClose(out, ref, `${c.size}: ${c.server} ${c.encoding}`);
+    else references.set(c.size, out);
+  }
+
+  // ---- rounds ----
+  const rows: Row[] = [];
+  for (let round = 0; round < ROUNDS; round++) {
+    for (const c of cases) rows.push(await measure(c, round));
   }
 
   // ---- report ----
-  console.log(`\nREST predict, tiny MLP x[1,4] (wrk -t1 -c${CONNECTIONS} -d${DURATION}s after ${WARMUP}s warm-up${PIN ? ', pinned' : ''})`);
-  printTable(rows.map(tableRow));
-  const by = (key: string) => rows.find((r) => r.key === key);
-  const ratios: Record<string, number> = {};
-  const ratioLines: string[] = [];
-  const echo = by('echo');
-  const fastapi = by('fastapi');
-  for (const key of ['batch', 'nobatch', 'kserve', 'flat', 'batch-compare', 'nobatch-compare']) {
-    const r = by(key);
-    if (!r) continue;
-    const name = `${r.server} ${r.encoding}`;
-    const parts: string[] = [];
-    if (fastapi) {
-      ratios[`${key}/fastapi`] = r.rps / fastapi.rps;
-      parts.push(`${(r.rps / fastapi.rps).toFixed(1)}× FastAPI+TF`);
+  const ratios: Record<string, number[]> = {};
+  const ratio = (name: string, key: string, baseKey: string, by: (r: Row) => number = (r) => r.rps) => {
+    const values: number[] = [];
+    for (let round = 0; round < ROUNDS; round++) {
+      const a = rows.find((r) => r.key === key && r.round === round);
+      const b = rows.find((r) => r.key === baseKey && r.round === round);
+      if (a && b) values.push(by(a) / by(b));
     }
-    if (echo) {
-      ratios[`${key}/echo`] = r.rps / echo.rps;
-      // the server's own cost per request above the echo ceiling's, in µs of wall time per request
-      const overheadUs = 1e6 / r.rps - 1e6 / echo.rps;
-      ratios[`${key}_overhead_us_vs_echo`] = overheadUs;
-      parts.push(`${(r.rps / echo.rps).toFixed(2)}× echo (+${overheadUs.toFixed(1)} µs/req over echo)`);
-      if (r.cpuUsPerRequest !== undefined && echo.cpuUsPerRequest !== undefined) {
-        // CPU time per request is steadier than req/s when the machine is shared
-        ratios[`${key}/echo_cpu`] = echo.cpuUsPerRequest / r.cpuUsPerRequest;
-        parts.push(`CPU per request ${(echo.cpuUsPerRequest / r.cpuUsPerRequest).toFixed(2)}× echo's`);
+    if (values.length) ratios[name] = values;
+    return values;
+  };
+  const floorLines: string[] = [];
+  const floor = (what: string, values: number[], min: number, goal?: number) => {
+    if (values.length === 0) return;
+    const m = median(values);
+    floorLines.push(
+      `  ${what}: ${spread(values)}× — floor ${min}×: ${m >= min ? 'met' : 'NOT met'}` +
+        (goal !== undefined ? `; goal ${goal}×: ${m >= goal ? 'met' : 'not met'}` : ''),
+    );
+  };
+  for (const size of ['tiny', '4096', '262144', 'conv']) {
+    const ofSize = cases.filter((c) => c.size === size);
+    if (ofSize.length === 0) continue;
+    const title =
+      size === 'tiny'
+        ? `tiny: mlp x[1,4], wrk -t1 -c${CONNECTIONS}`
+        : size === 'conv'
+          ? 'conv [32,28,28,1] float32 (98 KiB raw), wrk -t1 -c16, --enable_batching=false'
+          : `${size} floats: half_plus_two x[${size}], wrk -t1 -c${ofSize[0]!.connections}, jetserve --enable_batching=false`;
+    console.log(`\n${title} (${DURATION}s runs after ${WARMUP}s warm-up${PIN ? ', pinned' : ''}${ROUNDS > 1 ? `, median of ${ROUNDS} rounds` : ''})`);
+    printTable(ofSize.map((c) => tableRow(rows.filter((r) => r.key === c.key))));
+    const lines: string[] = [];
+    for (const c of ofSize) {
+      if (c.key === 'echo' || c.key.startsWith('fastapi')) continue;
+      const parts: string[] = [];
+      if (size === 'tiny') {
+        const e = ratio(`${c.key}/echo`, c.key, 'echo');
+        if (e.length) parts.push(`${spread(e)}× echo`);
+        const ec = ratio(`${c.key}/echo_cpu`, 'echo', c.key, (r) => r.cpuUsPerRequest ?? NaN);
+        if (ec.length && !ec.some(Number.isNaN)) parts.push(`CPU per request ${spread(ec)}× echo's`);
       }
+      const fastKey = size === 'tiny' ? (c.encoding === 'KServe v2 JSON' ? 'fastapi-kserve' : 'fastapi') : c.encoding === 'KServe v2 JSON' ? `fastapi-kserve-${size}` : `fastapi-${size}`;
+      if (c.encoding === 'TF-JSON' || c.encoding === 'KServe v2 JSON') {
+        const f = ratio(`${c.key}/fastapi`, c.key, fastKey);
+        if (f.length) parts.push(`${spread(f, 1)}× FastAPI (${c.encoding})`);
+      }
+      if (c.key === 'fallback') {
+        const nat = ratio('fallback/native', 'fallback', 'batch');
+        if (nat.length) parts.push(`${spread(nat)}× the same server on native uWebSockets.js`);
+      }
+      if (c.key.endsWith('-ts')) {
+        const nat = ratio(`${c.key.slice(0, -3)}/ts`, c.key.slice(0, -3), c.key);
+        if (nat.length) parts.push(`native codec ${spread(nat)}× the TS codec`);
+      }
+      if (parts.length) lines.push(`  ${c.server} ${c.encoding}: ${parts.join(', ')}`);
     }
-    ratioLines.push(`  ${name}: ${parts.join(', ')}`);
-  }
-  if (ratioLines.length) {
-    console.log('\nratios (req/s):');
-    for (const l of ratioLines) console.log(l);
-    const goals: string[] = [];
-    if (ratios['batch/fastapi'] !== undefined) goals.push(`≥ 10× FastAPI+TF: ${ratios['batch/fastapi'] >= 10 ? 'met' : 'NOT met'}`);
-    if (ratios['batch/echo'] !== undefined) goals.push(`≥ 0.5× echo with batching: ${ratios['batch/echo'] >= 0.5 ? 'met' : 'NOT met'}`);
-    if (ratios['batch/echo_cpu'] !== undefined) goals.push(`(by CPU per request: ${ratios['batch/echo_cpu'] >= 0.5 ? 'met' : 'NOT met'})`);
-    if (goals.length) console.log(`goals: ${goals.join('; ')}`);
-  }
-  for (const sc of largeScenarios) {
-    const rowsOf = large.filter((r) => r.key === sc.key);
-    if (rowsOf.length === 0) continue;
-    const raw = (sc.shape.reduce((a, b) => a * b, 1) * 4) / 1024;
-    console.log(`\nlarge tensor: ${sc.model} ${JSON.stringify(sc.shape)} float32 (${raw} KiB raw) per request, wrk -t1 -c${LARGE_CONNECTIONS}`);
-    printTable(rowsOf.map(tableRow));
-    const fb = rowsOf.find((r) => r.encoding === 'FlatBuffers');
-    if (!fb) continue;
-    for (const r of rowsOf) {
-      if (r === fb) continue;
-      const k = `${sc.key}:flatbuffers/${r.encoding.replace(/\s+/g, '-').toLowerCase()}`;
-      ratios[k] = fb.rps / r.rps;
-      console.log(`  FlatBuffers / ${r.encoding}: ${(fb.rps / r.rps).toFixed(2)}× req/s`);
+    if (lines.length) {
+      console.log('ratios (req/s, same round):');
+      for (const l of lines) console.log(l);
     }
+  }
+  floor('tiny TF-JSON (batching) / uWS echo', ratios['batch/echo'] ?? [], 0.65, 0.8);
+  for (const [size, min, goal] of [['4096', 2, undefined], ['262144', 3, 5]] as const) {
+    floor(`${size} floats TF-JSON / FastAPI`, ratios[`tfjson-${size}/fastapi`] ?? [], min, goal);
+    floor(`${size} floats KServe JSON / FastAPI`, ratios[`kserve-${size}/fastapi`] ?? [], min, goal);
+  }
+  if (floorLines.length) {
+    console.log('\nfloors (issue 11), median [min–max] over rounds:');
+    for (const l of floorLines) console.log(l);
   }
   for (const n of notes) console.log(`note: ${n}`);
   const file = writeResults('rest', {
@@ -672,16 +740,16 @@ async function main(): Promise<void> {
     wrk: wrkVersion,
     config: {
       compareCli: COMPARE_CLI,
+      compareTs: COMPARE_TS,
       duration: DURATION,
       warmup: WARMUP,
+      rounds: ROUNDS,
       connections: CONNECTIONS,
-      largeConnections: LARGE_CONNECTIONS,
       pinned: PIN,
       jetserveRuntime: runtime,
       extraJetserveArgs: EXTRA_ARGS,
     },
-    tiny: rows,
-    large,
+    rows,
     ratios,
     notes,
   });

@@ -7,18 +7,21 @@
 
 #include "addon_data.h"
 #include "counters.h"
+#include "json_codec.h"
+#include "listen_guard.h"
 #include "session.h"
 #include "tensor.h"
 
 namespace jetserve {
 
-Executor& AddonData::GetExecutor(Napi::Env env) {
-  if (!executor) {
-    size_t threads = executor_threads;
-    if (threads == 0) threads = std::max(1u, std::thread::hardware_concurrency());
-    executor = std::make_unique<Executor>(env, threads);
-  }
-  return *executor;
+// native/profiler.cc
+void RegisterProfiler(Napi::Env env, Napi::Object exports);
+void StopProfilerServerNow(napi_env env);
+
+Executor* AddonData::RunningExecutor(Napi::Env env) {
+  if (shutting_down) return nullptr;
+  if (!executor) executor = std::make_unique<Executor>(env, std::max(1u, std::thread::hardware_concurrency()));
+  return executor->stopped() ? nullptr : executor.get();
 }
 
 namespace {
@@ -63,19 +66,43 @@ Napi::Value Stats(const Napi::CallbackInfo& info) {
   return stats;
 }
 
-Napi::Value SetExecutorThreads(const Napi::CallbackInfo& info) {
+// Stops this environment's executor: waits for the runs and loads executing now, drops queued
+// ones, and rejects later ones. The JS layer calls it on process 'exit' (see executor.h).
+Napi::Value Shutdown(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   AddonData& data = AddonData::Get(env);
-  if (data.executor) {
-    NAPI_THROW(Napi::Error::New(env, "setExecutorThreads must be called before the first load"), Napi::Value());
-  }
-  const int64_t threads = info.Length() > 0 && info[0].IsNumber() ? info[0].As<Napi::Number>().Int64Value() : 0;
-  if (threads < 1 || threads > 1024) {
-    NAPI_THROW(Napi::RangeError::New(env, "setExecutorThreads(count): count must be 1..1024"), Napi::Value());
-  }
-  data.executor_threads = static_cast<size_t>(threads);
+  data.shutting_down = true;
+  if (data.executor) data.executor->Stop();
+  StopProfilerServerNow(env);
   return env.Undefined();
 }
+
+}  // namespace
+
+Napi::Value SetRunIo(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const double head_bytes = info.Length() == 2 && info[1].IsNumber() ? info[1].As<Napi::Number>().DoubleValue() : -1;
+  if (info.Length() != 2 || !info[0].IsArrayBuffer() || !(head_bytes >= 16) ||
+      head_bytes != static_cast<double>(static_cast<size_t>(head_bytes)) || static_cast<size_t>(head_bytes) % 16 != 0) {
+    NAPI_THROW(Napi::TypeError::New(env, "setRunIo(buffer: ArrayBuffer, headBytes: multiple of 16) expected"), Napi::Value());
+  }
+  Napi::ArrayBuffer buffer = info[0].As<Napi::ArrayBuffer>();
+  auto* base = static_cast<uint8_t*>(buffer.Data());
+  const size_t size = buffer.ByteLength();
+  const auto head = static_cast<size_t>(head_bytes);
+  if (head > size || reinterpret_cast<uintptr_t>(base) % 16 != 0) {
+    NAPI_THROW(Napi::RangeError::New(env, "setRunIo: the buffer must be 16-byte aligned and hold headBytes"), Napi::Value());
+  }
+  RunIo& io = AddonData::Get(env).run_io;
+  io.buffer = Napi::Persistent(buffer);
+  io.head = reinterpret_cast<double*>(base);
+  io.head_slots = head / sizeof(double);
+  io.data = base + head;
+  io.data_bytes = size - head;
+  return env.Undefined();
+}
+
+namespace {
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   auto* data = new AddonData();
@@ -85,9 +112,13 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("allocAligned", Napi::Function::New<AllocAligned>(env, "allocAligned"));
   exports.Set("addressOf", Napi::Function::New<AddressOf>(env, "addressOf"));
   exports.Set("stats", Napi::Function::New<Stats>(env, "stats"));
-  exports.Set("setExecutorThreads", Napi::Function::New<SetExecutorThreads>(env, "setExecutorThreads"));
+  exports.Set("shutdown", Napi::Function::New<Shutdown>(env, "shutdown"));
   exports.Set("loadSavedModel", Napi::Function::New<LoadSavedModel>(env, "loadSavedModel"));
   exports.Set("loadGraphDef", Napi::Function::New<LoadGraphDef>(env, "loadGraphDef"));
+  exports.Set("setRunIo", Napi::Function::New<SetRunIo>(env, "setRunIo"));
+  json::RegisterJsonCodec(env, exports);
+  RegisterListenGuard(env, exports);
+  RegisterProfiler(env, exports);
   return exports;
 }
 

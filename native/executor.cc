@@ -1,9 +1,8 @@
 #include "executor.h"
 
+#include "compute_priority.h"
+
 #include <chrono>
-#if defined(__SSE__)
-#include <xmmintrin.h>
-#endif
 #include <cstdio>
 #include <cstdlib>
 
@@ -21,27 +20,52 @@ Executor::Executor(Napi::Env env, size_t threads) : env_(env) {
   NAPI_THROW_IF_FAILED_VOID(env, status);
   // Unreferenced while idle: an idle executor must not keep the process alive.
   napi_unref_threadsafe_function(env, tsfn_);
+  // Registered after the thread-safe function: hooks run last-in first-out, so this one stops the
+  // threads before Node tears that function down.
+  cleanup_hook_ = napi_add_env_cleanup_hook(env, &Executor::OnEnvCleanup, this) == napi_ok;
   if (threads == 0) threads = 1;
   threads_.reserve(threads);
   for (size_t i = 0; i < threads; i++) threads_.emplace_back([this] { WorkerLoop(); });
 }
 
 Executor::~Executor() {
+  if (cleanup_hook_) napi_remove_env_cleanup_hook(env_, &Executor::OnEnvCleanup, this);
+  Stop();
+}
+
+void Executor::OnEnvCleanup(void* executor) {
+  auto* self = static_cast<Executor*>(executor);
+  self->cleanup_hook_ = false;  // Node drops a hook once it has run
+  self->Stop();
+}
+
+void Executor::Stop() {
+  if (stopped_) return;
+  stopped_ = true;
   {
     std::lock_guard<std::mutex> lock(queue_mutex_);
     stopping_ = true;
   }
   queue_cv_.notify_all();
+  // A thread inside TF_SessionRun finishes that run; none starts another.
   for (auto& thread : threads_) thread.join();
   {
-    // Dedicated jobs (loads/closes) must finish before their memory goes.
+    // Dedicated jobs (loads/closes) must finish before TF or their memory goes.
     std::unique_lock<std::mutex> lock(done_mutex_);
     dedicated_cv_.wait(lock, [this] { return dedicated_running_ == 0; });
   }
-  // Jobs still queued or finished but not completed are dropped at environment teardown.
+  // Jobs never started, or finished but never completed: nobody is left to receive them.
   queue_.clear();
-  done_.clear();
-  if (tsfn_ != nullptr) napi_release_threadsafe_function(tsfn_, napi_tsfn_abort);
+  std::vector<std::unique_ptr<Job>> done;
+  {
+    std::lock_guard<std::mutex> lock(done_mutex_);
+    done.swap(done_);
+  }
+  done.clear();
+  if (tsfn_ != nullptr) {
+    napi_release_threadsafe_function(tsfn_, napi_tsfn_abort);
+    tsfn_ = nullptr;
+  }
 }
 
 void Executor::Submit(std::unique_ptr<Job> job) {
@@ -62,6 +86,7 @@ void Executor::SubmitDedicated(std::unique_ptr<Job> job) {
   }
   Job* raw = job.release();
   std::thread([this, raw] {
+    EnterComputeThread("jetserve-load");
     std::unique_ptr<Job> owned(raw);
     owned->Execute();
     Finished(std::move(owned));
@@ -72,11 +97,7 @@ void Executor::SubmitDedicated(std::unique_ptr<Job> job) {
 }
 
 void Executor::WorkerLoop() {
-  // With inter_op = -1 TF runs ops inline on this thread. TF's own pool threads flush denormals
-  // to zero (FTZ/DAZ); do the same so results match TF bit for bit (bfloat16/float denormals).
-#if defined(__SSE__)
-  _mm_setcsr(_mm_getcsr() | 0x8040);
-#endif
+  EnterComputeThread("jetserve-run");
   for (;;) {
     std::unique_ptr<Job> job;
     SpinForWork();
@@ -135,7 +156,8 @@ void Executor::Finished(std::unique_ptr<Job> job) {
     was_empty = done_.empty();
     done_.push_back(std::move(job));
   }
-  // One wake-up per batch of completions: the JS side drains everything queued so far.
+  // One wake-up per batch of completions: the JS side drains everything queued so far. (tsfn_ is
+  // only released by Stop() after every thread that can get here has been joined.)
   if (was_empty) napi_call_threadsafe_function(tsfn_, nullptr, napi_tsfn_nonblocking);
 }
 
@@ -164,11 +186,11 @@ void Executor::Drain(Napi::Env env) {
 }
 
 void Executor::Retain() {
-  if (outstanding_++ == 0) napi_ref_threadsafe_function(env_, tsfn_);
+  if (outstanding_++ == 0 && tsfn_ != nullptr) napi_ref_threadsafe_function(env_, tsfn_);
 }
 
 void Executor::Release() {
-  if (--outstanding_ == 0) napi_unref_threadsafe_function(env_, tsfn_);
+  if (--outstanding_ == 0 && tsfn_ != nullptr) napi_unref_threadsafe_function(env_, tsfn_);
 }
 
 }  // namespace jetserve

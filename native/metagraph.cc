@@ -135,11 +135,11 @@ bool ParseTensorInfo(WireReader reader, TensorInfoDesc* info) {
   return true;
 }
 
-// A map<string, Message> entry: key = 1, value = 2.
+// A map<string, Message> entry: key = 1, value = 2. An absent value is the default message, which
+// the caller's value already is.
 template <typename ParseValue>
 bool ParseMapEntry(WireReader reader, std::string* key, ParseValue parse_value) {
   uint32_t field, wire;
-  bool have_value = false;
   while (!reader.done()) {
     if (!reader.ReadTag(&field, &wire)) return false;
     if (field == 1 && wire == kLengthDelimited) {
@@ -147,12 +147,11 @@ bool ParseMapEntry(WireReader reader, std::string* key, ParseValue parse_value) 
     } else if (field == 2 && wire == kLengthDelimited) {
       WireReader value(nullptr, 0);
       if (!reader.ReadBytes(&value) || !parse_value(value)) return false;
-      have_value = true;
     } else if (!reader.Skip(wire)) {
       return false;
     }
   }
-  return have_value || true;  // an absent value is the default message
+  return true;
 }
 
 bool ParseTensorMapEntry(WireReader reader, std::map<std::string, TensorInfoDesc>* map) {

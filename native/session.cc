@@ -1,11 +1,13 @@
 #include "session.h"
 
+#include <cstdint>
 #include <fstream>
 #include <iterator>
 #include <sstream>
 
 #include "addon_data.h"
 #include "counters.h"
+#include "run.h"
 #include "status.h"
 #include "tensor.h"
 
@@ -216,50 +218,33 @@ class LoadGraphDefJob : public LoadJob {
 
 class RunJob : public Job {
  public:
-  RunJob(Napi::Env env, Session* owner, TF_Session* session) : deferred_(Napi::Promise::Deferred::New(env)), owner_(owner), session_(session) {}
+  RunJob(Napi::Env env, Session* owner, TF_Session* session, RunCall call, CostSlot* cost)
+      : deferred_(Napi::Promise::Deferred::New(env)), owner_(owner), session_(session), call_(std::move(call)), cost_(cost) {}
 
-  Napi::Promise::Deferred deferred_;
-  std::vector<TF_Output> input_endpoints;
-  std::vector<TensorPtr> inputs;
-  std::vector<TF_Output> output_endpoints;
+  Napi::Promise promise() const { return deferred_.Promise(); }
 
-  void Execute() override {
-    std::vector<TF_Tensor*> input_values(inputs.size());
-    for (size_t i = 0; i < inputs.size(); i++) input_values[i] = inputs[i].get();
-    std::vector<TF_Tensor*> output_values(output_endpoints.size(), nullptr);
-    StatusPtr status = NewStatus();
-    TF_SessionRun(session_, nullptr, input_endpoints.data(), input_values.data(), static_cast<int>(inputs.size()),
-                  output_endpoints.data(), output_values.data(), static_cast<int>(output_endpoints.size()), nullptr, 0,
-                  nullptr, status.get());
-    inputs.clear();  // TF keeps what it still needs; adopted buffers drop our reference
-    outputs_.reserve(output_values.size());
-    for (TF_Tensor* t : output_values) outputs_.push_back(OwnTensor(t));
-    if (TF_GetCode(status.get()) != TF_OK) failure_ = Failure::From(status.get());
-  }
+  void Execute() override { call_.Execute(session_, cost_, false); }
 
   void Complete(Napi::Env env) override {
-    if (failure_.ok()) {
+    if (call_.failure.ok()) {
       try {
-        Napi::Array results = Napi::Array::New(env, outputs_.size());
-        for (size_t i = 0; i < outputs_.size(); i++) {
-          results.Set(static_cast<uint32_t>(i), TensorToJs(env, std::move(outputs_[i])));
-        }
-        deferred_.Resolve(results);
+        deferred_.Resolve(call_.OutputsToJs(env));
       } catch (const Napi::Error& error) {
         deferred_.Reject(error.Value());
       }
     } else {
-      deferred_.Reject(MakeError(env, failure_).Value());
+      deferred_.Reject(MakeError(env, call_.failure).Value());
     }
-    outputs_.clear();
+    call_.outputs.clear();
     owner_->RunSettled(env);
   }
 
  private:
+  Napi::Promise::Deferred deferred_;
   Session* owner_;
   TF_Session* session_;
-  std::vector<TensorPtr> outputs_;
-  Failure failure_;
+  RunCall call_;
+  CostSlot* cost_;
 };
 
 class CloseJob : public Job {
@@ -293,6 +278,8 @@ Napi::Object DescribeTensors(Napi::Env env, const std::map<std::string, TensorIn
   return result;
 }
 
+Failure ShuttingDown() { return Failure{TF_UNAVAILABLE, "jetserve is shutting down (the process is exiting)"}; }
+
 Napi::Value RejectWith(Napi::Env env, const Failure& failure) {
   auto deferred = Napi::Promise::Deferred::New(env);
   deferred.Reject(MakeError(env, failure).Value());
@@ -308,6 +295,7 @@ Napi::Function Session::Define(Napi::Env env) {
                      {
                          InstanceMethod<&Session::Signatures>("signatures"),
                          InstanceMethod<&Session::Run>("run"),
+                         InstanceMethod<&Session::CostStats>("costStats"),
                          InstanceMethod<&Session::Close>("close"),
                          InstanceAccessor<&Session::InFlight>("inFlight"),
                      });
@@ -323,6 +311,7 @@ Session::Session(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Session>(inf
     NAPI_THROW_VOID(Napi::TypeError::New(info.Env(), "NativeSession is created by loadSavedModel/loadGraphDef"));
   }
   model_.reset(info[0].As<Napi::External<LoadedModel>>().Data());
+  costs_ = std::make_unique<CostModel>(std::max<size_t>(1, model_->signatures.size()));
 }
 
 Session::~Session() = default;  // an unclosed session is closed by LoadedModel's destructor
@@ -341,49 +330,162 @@ Napi::Value Session::Signatures(const Napi::CallbackInfo& info) {
   return result;
 }
 
+namespace {
+
+// Reads the integers JS wrote into the run buffer's head, refusing anything out of range.
+class HeadReader {
+ public:
+  explicit HeadReader(const RunIo& io) : head_(io.head), size_(io.head_slots) {}
+  bool Next(int64_t min, int64_t max, int64_t* out) {
+    if (at_ >= size_) return false;
+    const double v = head_[at_++];
+    if (!(v >= static_cast<double>(min) && v <= static_cast<double>(max)) || v != static_cast<double>(static_cast<int64_t>(v))) {
+      return false;
+    }
+    *out = static_cast<int64_t>(v);
+    return true;
+  }
+  double NextDouble() { return at_ < size_ ? head_[at_++] : 0; }
+
+ private:
+  const double* head_;
+  size_t size_;
+  size_t at_ = 0;
+};
+
+// Empties a call on every way out of Session::Run, so the reused inline call never keeps tensors
+// (and the buffers they adopted) alive between runs.
+struct ClearOnExit {
+  RunCall* call;
+  ~ClearOnExit() {
+    if (call != nullptr) call->Clear();
+  }
+};
+
+Failure BadRunBuffer(const char* what) {
+  return Failure::Invalid(std::string("run buffer: ") + what + " (the call is written by src/engine/run-io.ts)");
+}
+
+}  // namespace
+
+// run(inputData[]): the rest of the call is in the run buffer's head (native/run_io.h): slot,
+// placement, the input endpoints with each input's dtype and dims, the output endpoints.
+// placement -1 runs inline always (runSync), 0 always on the executor, n > 0 inline when the
+// slot's estimate is below n µs and no run of this session is on the executor. Returns, when it
+// ran inline, undefined with the outputs in the run buffer, or the flat [dtype, shape, data, …]
+// outputs when they do not fit there (strings, large or many outputs); else a promise of the flat
+// outputs. TF's errors and malformed arguments throw.
 Napi::Value Session::Run(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (closing_ || !model_) return RejectWith(env, Failure{TF_FAILED_PRECONDITION, "session is closed"});
-  if (info.Length() != 3 || !info[0].IsArray() || !info[1].IsArray() || !info[2].IsArray()) {
-    return RejectWith(env, Failure::Invalid("run(inputEndpoints[], inputs[], outputEndpoints[]) expected"));
+  if (closing_ || !model_) NAPI_THROW(MakeError(env, Failure{TF_FAILED_PRECONDITION, "session is closed"}), Napi::Value());
+  AddonData& addon = AddonData::Get(env);
+  const RunIo& io = addon.run_io;
+  if (info.Length() != 1 || !info[0].IsArray() || io.head == nullptr) {
+    NAPI_THROW(MakeError(env, Failure::Invalid("run(inputData[]) expected, with the call in the run buffer")), Napi::Value());
   }
-  Napi::Array input_endpoints = info[0].As<Napi::Array>();
-  Napi::Array inputs = info[1].As<Napi::Array>();
-  Napi::Array output_endpoints = info[2].As<Napi::Array>();
-  if (input_endpoints.Length() != inputs.Length()) {
-    return RejectWith(env, Failure::Invalid("inputEndpoints and inputs differ in length"));
+  Napi::Array input_data = info[0].As<Napi::Array>();
+  HeadReader head(io);
+  constexpr int64_t kMaxCount = 1 << 20;
+  int64_t slot = 0;
+  int64_t input_count = 0;
+  int64_t output_count = 0;
+  if (!head.Next(-1, INT32_MAX, &slot)) NAPI_THROW(MakeError(env, BadRunBuffer("bad cost slot")), Napi::Value());
+  const double placement = head.NextDouble();
+  if (!head.Next(0, kMaxCount, &input_count) || !head.Next(0, kMaxCount, &output_count) ||
+      input_data.Length() != static_cast<uint32_t>(input_count)) {
+    NAPI_THROW(MakeError(env, BadRunBuffer("input and output counts do not match the data given")), Napi::Value());
   }
-  auto endpoint_at = [&](Napi::Array array, uint32_t i, TF_Output* out) {
-    Napi::Value v = array.Get(i);
-    const int64_t index = v.IsNumber() ? v.As<Napi::Number>().Int64Value() : -1;
-    if (index < 0 || index >= static_cast<int64_t>(model_->endpoints.size())) return false;
-    *out = model_->endpoints[static_cast<size_t>(index)];
-    return true;
-  };
+  CostSlot* cost = costs_->slot(slot);
+  bool run_inline = placement < 0;
+  if (placement > 0 && in_flight_ == 0 && cost != nullptr) {
+    const double estimate = cost->estimate();
+    run_inline = estimate >= 0 && estimate < placement;
+  }
 
-  auto job = std::make_unique<RunJob>(env, this, model_->session);
-  job->input_endpoints.resize(inputs.Length());
-  job->inputs.reserve(inputs.Length());
-  for (uint32_t i = 0; i < inputs.Length(); i++) {
-    if (!endpoint_at(input_endpoints, i, &job->input_endpoints[i])) {
-      return RejectWith(env, Failure{TF_FAILED_PRECONDITION, "input #" + std::to_string(i) + " is not a tensor of this graph"});
+  RunCall offloaded;
+  RunCall* call = run_inline ? &addon.inline_call : &offloaded;
+  ClearOnExit clear{run_inline ? call : nullptr};
+  const int64_t endpoint_max = static_cast<int64_t>(model_->endpoints.size()) - 1;
+  call->input_endpoints.reserve(static_cast<size_t>(input_count));
+  call->inputs.reserve(static_cast<size_t>(input_count));
+  constexpr int kMaxRank = 254;  // TF's TensorShape limit
+  int64_t dims[kMaxRank];
+  for (int64_t i = 0; i < input_count; i++) {
+    int64_t endpoint = 0;
+    if (!head.Next(0, INT64_MAX, &endpoint) || endpoint > endpoint_max) {
+      NAPI_THROW(MakeError(env, Failure{TF_FAILED_PRECONDITION, "input #" + std::to_string(i) + " is not a tensor of this graph"}),
+                 Napi::Value());
     }
+    int64_t dtype = 0;
+    int64_t rank = 0;
+    if (!head.Next(0, INT32_MAX, &dtype)) {
+      NAPI_THROW(MakeError(env, Failure::Invalid("input #" + std::to_string(i) + ": dtype must be a TF DataType number")),
+                 Napi::Value());
+    }
+    if (!head.Next(0, kMaxRank, &rank)) NAPI_THROW(MakeError(env, BadRunBuffer("bad rank")), Napi::Value());
+    for (int64_t d = 0; d < rank; d++) {
+      if (!head.Next(0, INT64_MAX, &dims[d])) {
+        NAPI_THROW(MakeError(env, Failure::Invalid("input #" + std::to_string(i) + ": shape dimension " + std::to_string(d) +
+                                                   " must be a non-negative integer")),
+                   Napi::Value());
+      }
+    }
+    call->input_endpoints.push_back(model_->endpoints[static_cast<size_t>(endpoint)]);
     Failure failure;
-    TensorPtr tensor = TensorFromJs(env, inputs.Get(i), i, &failure);
-    if (!failure.ok()) return RejectWith(env, failure);
-    job->inputs.push_back(std::move(tensor));
+    TensorPtr tensor = TensorFromJs(env, static_cast<TF_DataType>(dtype), dims, static_cast<int>(rank),
+                                    input_data.Get(static_cast<uint32_t>(i)), static_cast<size_t>(i), &failure);
+    if (!failure.ok()) NAPI_THROW(MakeError(env, failure), Napi::Value());
+    call->inputs.push_back(std::move(tensor));
   }
-  job->output_endpoints.resize(output_endpoints.Length());
-  for (uint32_t i = 0; i < output_endpoints.Length(); i++) {
-    if (!endpoint_at(output_endpoints, i, &job->output_endpoints[i])) {
-      return RejectWith(env, Failure{TF_FAILED_PRECONDITION, "output #" + std::to_string(i) + " is not a tensor of this graph"});
+  call->output_endpoints.reserve(static_cast<size_t>(output_count));
+  for (int64_t i = 0; i < output_count; i++) {
+    int64_t endpoint = 0;
+    if (!head.Next(0, INT64_MAX, &endpoint) || endpoint > endpoint_max) {
+      NAPI_THROW(MakeError(env, Failure{TF_FAILED_PRECONDITION, "output #" + std::to_string(i) + " is not a tensor of this graph"}),
+                 Napi::Value());
     }
+    call->output_endpoints.push_back(model_->endpoints[static_cast<size_t>(endpoint)]);
   }
-  Napi::Promise promise = job->deferred_.Promise();
+
+  if (run_inline) {
+    call->Execute(model_->session, cost, true);
+    if (!call->failure.ok()) NAPI_THROW(MakeError(env, call->failure), Napi::Value());
+    if (call->OutputsToRunIo(io)) return env.Undefined();
+    return call->OutputsToJs(env);
+  }
+  Executor* executor = addon.RunningExecutor(env);
+  if (executor == nullptr) NAPI_THROW(MakeError(env, ShuttingDown()), Napi::Value());
+  auto job = std::make_unique<RunJob>(env, this, model_->session, std::move(offloaded), cost);
+  Napi::Promise promise = job->promise();
   in_flight_++;
   Ref();  // the JS object (and so this Session) stays alive while the run is out
-  AddonData::Get(env).GetExecutor(env).Submit(std::move(job));
+  executor->Submit(std::move(job));
   return promise;
+}
+
+// [{slot, runs, inlineRuns, offloadedRuns, ewmaMicros, p99Micros, lastMicros, maxMicros,
+//   estimateMicros}] for every slot that has run.
+Napi::Value Session::CostStats(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Napi::Array result = Napi::Array::New(env);
+  uint32_t n = 0;
+  for (size_t i = 0; i < costs_->size(); i++) {
+    const CostSlot::Snapshot s = costs_->slot(static_cast<int64_t>(i))->Read();
+    if (s.runs == 0) continue;
+    Napi::Object o = Napi::Object::New(env);
+    auto set = [&](const char* key, double value) { o.Set(key, Napi::Number::New(env, value)); };
+    set("slot", static_cast<double>(i));
+    set("runs", static_cast<double>(s.runs));
+    set("inlineRuns", static_cast<double>(s.inline_runs));
+    set("offloadedRuns", static_cast<double>(s.offloaded_runs));
+    set("ewmaMicros", s.ewma);
+    set("p99Micros", s.p99);
+    set("lastMicros", s.last);
+    set("maxMicros", s.max);
+    set("estimateMicros", s.estimate);
+    result.Set(n++, o);
+  }
+  return result;
 }
 
 void Session::RunSettled(Napi::Env env) {
@@ -409,7 +511,15 @@ Napi::Value Session::Close(const Napi::CallbackInfo& info) {
 
 void Session::StartClose(Napi::Env env) {
   Ref();
-  AddonData::Get(env).GetExecutor(env).SubmitDedicated(std::make_unique<CloseJob>(this, std::move(model_)));
+  auto job = std::make_unique<CloseJob>(this, std::move(model_));
+  Executor* executor = AddonData::Get(env).RunningExecutor(env);
+  if (executor == nullptr) {
+    // The executor has stopped (process exit): no run is out any more, close right here.
+    job->Execute();
+    job->Complete(env);
+    return;
+  }
+  executor->SubmitDedicated(std::move(job));
 }
 
 void Session::CloseSettled(Napi::Env env) {
@@ -431,8 +541,10 @@ Napi::Value LoadSavedModel(const Napi::CallbackInfo& info) {
   std::vector<std::string> tags = StringsArg(info[1]);
   if (tags.empty()) tags.push_back("serve");
   auto job = std::make_unique<LoadSavedModelJob>(env, info[0].As<Napi::String>().Utf8Value(), std::move(tags), BytesArg(info[2]));
+  Executor* executor = AddonData::Get(env).RunningExecutor(env);
+  if (executor == nullptr) return RejectWith(env, ShuttingDown());
   Napi::Promise promise = job->promise();
-  AddonData::Get(env).GetExecutor(env).SubmitDedicated(std::move(job));
+  executor->SubmitDedicated(std::move(job));
   return promise;
 }
 
@@ -443,8 +555,10 @@ Napi::Value LoadGraphDef(const Napi::CallbackInfo& info) {
   }
   auto job = std::make_unique<LoadGraphDefJob>(env, info[0].As<Napi::String>().Utf8Value(), StringsArg(info[1]),
                                                StringsArg(info[2]), BytesArg(info[3]));
+  Executor* executor = AddonData::Get(env).RunningExecutor(env);
+  if (executor == nullptr) return RejectWith(env, ShuttingDown());
   Napi::Promise promise = job->promise();
-  AddonData::Get(env).GetExecutor(env).SubmitDedicated(std::move(job));
+  executor->SubmitDedicated(std::move(job));
   return promise;
 }
 

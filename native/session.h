@@ -1,7 +1,9 @@
 // Session: the JS-visible owner of one TF_Session and its TF_Graph (from a SavedModel or a frozen
 // GraphDef), with signatures parsed and their endpoints resolved to TF_Outputs once at load.
-// run() converts inputs on the JS thread, executes TF_SessionRun on the executor, and settles a
-// promise; close() waits for in-flight runs before closing and deleting the session.
+// run() converts inputs on the JS thread and places the TF_SessionRun by the placement policy:
+// inline on the JS thread (returning the outputs) when its cost slot's estimate is below the
+// caller's threshold and no run of this session is on the executor, else on the executor
+// (returning a promise). close() waits for in-flight runs before closing and deleting the session.
 #pragma once
 
 #include <napi.h>
@@ -12,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "cost_model.h"
 #include "metagraph.h"
 #include "tf_owners.h"
 
@@ -47,11 +50,13 @@ class Session : public Napi::ObjectWrap<Session> {
  private:
   Napi::Value Signatures(const Napi::CallbackInfo& info);
   Napi::Value Run(const Napi::CallbackInfo& info);
+  Napi::Value CostStats(const Napi::CallbackInfo& info);
   Napi::Value Close(const Napi::CallbackInfo& info);
   Napi::Value InFlight(const Napi::CallbackInfo& info);
   void StartClose(Napi::Env env);
 
   std::unique_ptr<LoadedModel> model_;
+  std::unique_ptr<CostModel> costs_;
   int in_flight_ = 0;
   bool closing_ = false;
   bool closed_ = false;

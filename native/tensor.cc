@@ -198,40 +198,40 @@ napi_typedarray_type TypedArrayTypeOf(TF_DataType dtype, size_t* component_size)
   }
 }
 
-bool ReadShape(Napi::Value value, std::vector<int64_t>* dims, int64_t* count, std::string* error) {
-  if (!value.IsArray()) {
-    *error = "shape must be an array";
-    return false;
+size_t TypedArrayElementSize(napi_typedarray_type type) {
+  switch (type) {
+    case napi_int8_array:
+    case napi_uint8_array:
+    case napi_uint8_clamped_array:
+      return 1;
+    case napi_int16_array:
+    case napi_uint16_array:
+      return 2;
+    case napi_int32_array:
+    case napi_uint32_array:
+    case napi_float32_array:
+      return 4;
+    case napi_float64_array:
+    case napi_bigint64_array:
+    case napi_biguint64_array:
+      return 8;
+    default:  // as node-addon-api's TypedArray::ElementSize(): the data is refused as mismatched
+      return 0;
   }
-  Napi::Array array = value.As<Napi::Array>();
-  const uint32_t rank = array.Length();
-  dims->resize(rank);
-  *count = 1;
-  for (uint32_t i = 0; i < rank; i++) {
-    Napi::Value dim = array.Get(i);
-    double d = dim.IsNumber() ? dim.As<Napi::Number>().DoubleValue() : -1;
-    if (!(d >= 0) || d != static_cast<double>(static_cast<int64_t>(d))) {
-      *error = "shape dimension " + std::to_string(i) + " must be a non-negative integer";
-      return false;
-    }
-    (*dims)[i] = static_cast<int64_t>(d);
-    *count *= (*dims)[i];
-  }
-  return true;
 }
 
 std::string InputName(size_t index) { return "input #" + std::to_string(index); }
 
-TensorPtr StringTensorFromJs(Napi::Env env, const std::vector<int64_t>& dims, int64_t count, Napi::Value data,
-                             size_t index, Failure* failure) {
+TensorPtr StringTensorFromJs(const int64_t* dims, int rank, int64_t count, Napi::Value data, size_t index,
+                             Failure* failure) {
   if (!data.IsArray() || data.As<Napi::Array>().Length() != static_cast<uint32_t>(count)) {
     *failure = Failure::Invalid(InputName(index) + ": string tensor data must be an array of " +
                                 std::to_string(count) + " byte strings");
     return nullptr;
   }
   Napi::Array items = data.As<Napi::Array>();
-  TensorPtr tensor = OwnTensor(TF_AllocateTensor(TF_STRING, dims.data(), static_cast<int>(dims.size()),
-                                                 static_cast<size_t>(count) * sizeof(TF_TString)));
+  TensorPtr tensor =
+      OwnTensor(TF_AllocateTensor(TF_STRING, dims, rank, static_cast<size_t>(count) * sizeof(TF_TString)));
   auto* strings = static_cast<TF_TString*>(TF_TensorData(tensor.get()));
   // Every element is initialised first so deleting a half-filled tensor is safe.
   for (int64_t i = 0; i < count; i++) TF_StringInit(&strings[i]);
@@ -254,59 +254,46 @@ TensorPtr StringTensorFromJs(Napi::Env env, const std::vector<int64_t>& dims, in
     }
   }
   counters().bytes_copied_in += copied;
-  (void)env;
   return tensor;
 }
 
 }  // namespace
 
-TensorPtr TensorFromJs(Napi::Env env, Napi::Value value, size_t index, Failure* failure) {
-  if (!value.IsObject()) {
-    *failure = Failure::Invalid(InputName(index) + " must be a {dtype, shape, data} object");
-    return nullptr;
-  }
-  Napi::Object object = value.As<Napi::Object>();
-  Napi::Value dtype_value = object.Get("dtype");
-  if (!dtype_value.IsNumber()) {
-    *failure = Failure::Invalid(InputName(index) + ": dtype must be a TF DataType number");
-    return nullptr;
-  }
-  const auto dtype = static_cast<TF_DataType>(dtype_value.As<Napi::Number>().Int32Value());
-  std::vector<int64_t> dims;
-  int64_t count = 0;
-  std::string shape_error;
-  if (!ReadShape(object.Get("shape"), &dims, &count, &shape_error)) {
-    *failure = Failure::Invalid(InputName(index) + ": " + shape_error);
-    return nullptr;
-  }
-  Napi::Value data = object.Get("data");
-  if (dtype == TF_STRING) return StringTensorFromJs(env, dims, count, data, index, failure);
+TensorPtr TensorFromJs(Napi::Env env, TF_DataType dtype, const int64_t* dims, int rank, Napi::Value data, size_t index,
+                       Failure* failure) {
+  int64_t count = 1;
+  for (int i = 0; i < rank; i++) count *= dims[i];
+  if (dtype == TF_STRING) return StringTensorFromJs(dims, rank, count, data, index, failure);
 
   const size_t element_size = ElementSize(dtype);
   if (element_size == 0) {
     *failure = Failure{TF_UNIMPLEMENTED, InputName(index) + ": unsupported dtype " + std::to_string(dtype)};
     return nullptr;
   }
-  if (!data.IsTypedArray()) {
+  // One napi_get_typedarray_info for everything: node-addon-api's accessors each make their own.
+  napi_typedarray_type type = napi_uint8_array;
+  size_t length = 0;
+  void* view_data = nullptr;
+  napi_value array_buffer;
+  size_t byte_offset = 0;
+  if (!data.IsTypedArray() ||
+      napi_get_typedarray_info(env, data, &type, &length, &view_data, &array_buffer, &byte_offset) != napi_ok) {
     *failure = Failure::Invalid(InputName(index) + ": numeric data must be a typed array");
     return nullptr;
   }
-  Napi::TypedArray view = data.As<Napi::TypedArray>();
+  const size_t byte_length = length * TypedArrayElementSize(type);
   const size_t expected = static_cast<size_t>(count) * element_size;
-  if (view.ByteLength() != expected) {
-    *failure = Failure::Invalid(InputName(index) + ": data has " + std::to_string(view.ByteLength()) +
+  if (byte_length != expected) {
+    *failure = Failure::Invalid(InputName(index) + ": data has " + std::to_string(byte_length) +
                                 " bytes but the shape needs " + std::to_string(expected));
     return nullptr;
   }
-  Napi::ArrayBuffer array_buffer = view.ArrayBuffer();
-  void* base = array_buffer.Data();
-  char* bytes = static_cast<char*>(base) + view.ByteOffset();
-  const int rank = static_cast<int>(dims.size());
+  char* bytes = static_cast<char*>(view_data);
 
   if (expected > 0 && reinterpret_cast<uintptr_t>(bytes) % kAlignment == 0) {
-    if (SharedBuffer* shared = LookupAndRef(base)) {
+    if (SharedBuffer* shared = LookupAndRef(bytes - byte_offset)) {
       // TF adopts our aligned memory; its deallocator drops the reference we just took.
-      TF_Tensor* adopted = TF_NewTensor(dtype, dims.data(), rank, bytes, expected, ReleaseShared, shared);
+      TF_Tensor* adopted = TF_NewTensor(dtype, dims, rank, bytes, expected, ReleaseShared, shared);
       if (adopted == nullptr) {
         *failure = Failure::Invalid(InputName(index) + ": TF rejected the tensor buffer");
         return nullptr;
@@ -315,21 +302,32 @@ TensorPtr TensorFromJs(Napi::Env env, Napi::Value value, size_t index, Failure* 
       return OwnTensor(adopted);
     }
   }
-  TensorPtr tensor = OwnTensor(TF_AllocateTensor(dtype, dims.data(), rank, expected));
+  TensorPtr tensor = OwnTensor(TF_AllocateTensor(dtype, dims, rank, expected));
   if (expected > 0) std::memcpy(TF_TensorData(tensor.get()), bytes, expected);
   counters().bytes_copied_in += static_cast<int64_t>(expected);
   return tensor;
 }
 
-Napi::Object TensorToJs(Napi::Env env, TensorPtr tensor) {
+size_t OutputCopyLimit() {
+  static const size_t limit = [] {
+    size_t value = kCopyOutputsUpTo;
+    if (const char* env = std::getenv("JETSERVE_COPY_OUTPUTS_UP_TO")) {
+      char* end = nullptr;
+      const long long parsed = std::strtoll(env, &end, 10);
+      if (end != env && *end == '\0' && parsed >= 0) value = static_cast<size_t>(parsed);
+    }
+    return value;
+  }();
+  return limit;
+}
+
+void TensorToJs(Napi::Env env, TensorPtr tensor, Napi::Array out, uint32_t at) {
   const TF_DataType dtype = TF_TensorType(tensor.get());
   const int rank = TF_NumDims(tensor.get());
   Napi::Array shape = Napi::Array::New(env, rank);
   for (int i = 0; i < rank; i++) shape.Set(i, Napi::Number::New(env, static_cast<double>(TF_Dim(tensor.get(), i))));
-
-  Napi::Object result = Napi::Object::New(env);
-  result.Set("dtype", Napi::Number::New(env, dtype));
-  result.Set("shape", shape);
+  out.Set(at, Napi::Number::New(env, dtype));
+  out.Set(at + 1, shape);
 
   if (dtype == TF_STRING) {
     const int64_t count = TF_TensorElementCount(tensor.get());
@@ -343,8 +341,8 @@ Napi::Object TensorToJs(Napi::Env env, TensorPtr tensor) {
       copied += static_cast<int64_t>(size);
     }
     counters().bytes_copied_out += copied;
-    result.Set("data", items);
-    return result;
+    out.Set(at + 2, items);
+    return;
   }
 
   size_t component_size = 1;
@@ -353,6 +351,11 @@ Napi::Object TensorToJs(Napi::Env env, TensorPtr tensor) {
   Napi::ArrayBuffer buffer;
   if (byte_size == 0) {
     buffer = Napi::ArrayBuffer::New(env, 0);
+  } else if (byte_size <= OutputCopyLimit()) {
+    // Small: a V8-owned copy, and the TF tensor goes now (see OutputCopyLimit).
+    buffer = Napi::ArrayBuffer::New(env, byte_size);
+    std::memcpy(buffer.Data(), TF_TensorData(tensor.get()), byte_size);
+    counters().bytes_copied_out += static_cast<int64_t>(byte_size);
   } else {
     const int64_t copied_before = counters().bytes_copied_out.load();
     buffer = ExposeToJs(env, SharedBuffer::AdoptTensor(tensor.release()));
@@ -360,9 +363,8 @@ Napi::Object TensorToJs(Napi::Env env, TensorPtr tensor) {
   }
   napi_value array;
   napi_status status = napi_create_typedarray(env, array_type, byte_size / component_size, buffer, 0, &array);
-  NAPI_THROW_IF_FAILED(env, status, Napi::Object());
-  result.Set("data", Napi::Value(env, array));
-  return result;
+  NAPI_THROW_IF_FAILED_VOID(env, status);
+  out.Set(at + 2, Napi::Value(env, array));
 }
 
 }  // namespace jetserve

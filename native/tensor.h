@@ -55,13 +55,23 @@ struct TensorDeleter {
 using TensorPtr = std::unique_ptr<TF_Tensor, TensorDeleter>;
 TensorPtr OwnTensor(TF_Tensor* t);
 
-// Converts one JS tensor object {dtype, shape, data} into a TF_Tensor. Runs on the JS thread.
-// Numeric data in an aligned jetserve buffer is adopted without a copy; anything else is copied
-// once into TF-allocated memory.
-TensorPtr TensorFromJs(Napi::Env env, Napi::Value value, size_t index, Failure* failure);
+// Converts one JS tensor (TF dtype, dims — read from the run buffer by the caller — and its data)
+// into a TF_Tensor. Runs on the JS thread. Numeric data in an aligned jetserve buffer is adopted
+// without a copy; anything else is copied once into TF-allocated memory.
+TensorPtr TensorFromJs(Napi::Env env, TF_DataType dtype, const int64_t* dims, int rank, Napi::Value data, size_t index,
+                       Failure* failure);
 
-// Converts a TF output tensor into a JS {dtype, shape, data} object, taking ownership of it.
-Napi::Object TensorToJs(Napi::Env env, TensorPtr tensor);
+// Writes a TF output tensor as dtype number, shape array and data into out[at..at+2], taking
+// ownership of it. Numeric outputs larger than OutputCopyLimit() bytes stay in TF's memory (an
+// external ArrayBuffer that owns the tensor); smaller ones are copied into a V8-owned ArrayBuffer.
+void TensorToJs(Napi::Env env, TensorPtr tensor, Napi::Array out, uint32_t at);
+
+// Outputs up to this many bytes are copied: creating an external ArrayBuffer (registry entry,
+// backing store with a deleter, external-memory accounting) and finalizing it later costs more
+// than copying a kilobyte (src/engine/README.md has the numbers). JETSERVE_COPY_OUTPUTS_UP_TO
+// (bytes) overrides it; 0 keeps every output zero-copy.
+constexpr size_t kCopyOutputsUpTo = 1024;
+size_t OutputCopyLimit();
 
 // Bytes per element (complex counts both parts); 0 for strings / unsupported.
 size_t ElementSize(TF_DataType dtype);

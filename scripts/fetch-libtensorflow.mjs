@@ -45,15 +45,53 @@ export const VARIANTS = {
     pkg: 'tensorflow',
     wheel: 'tensorflow-2.21.0-cp311-cp311-manylinux_2_27_x86_64.whl',
     sha256: '9056fbc9ba04235810b71ae6cbd958a196e8804fb53bbcffbf3e23b56155f124',
-    approxBytes: 0, // unknown here; progress shows MB only
+    approxBytes: 572_440_367,
   },
 };
 
-// Pip selection flags: fetch the cp311 manylinux_2_27 wheel whatever the local interpreter is.
-const PIP_TARGET = [
-  '--python-version', '3.11', '--implementation', 'cp', '--abi', 'cp311',
-  '--platform', 'manylinux_2_27_x86_64',
-];
+/**
+ * The CPU wheel of every platform the install step can fetch for: `<platform>-<arch>` →
+ * { variants, pip platform tag, libraries in the wheel's tensorflow/ folder }. linux-x64 is the
+ * one built and tested here; the linux-arm64 and darwin-arm64 pins (sha256 from PyPI's index for
+ * tensorflow 2.21.0) let those platforms fetch and build, untested on this project's machines.
+ * Neither has a tensorflow-cpu wheel: their `tensorflow` wheel is the CPU build.
+ */
+export const PLATFORM_WHEELS = {
+  'linux-x64': {
+    platformTag: 'manylinux_2_27_x86_64',
+    libs: ['libtensorflow_cc.so.2', 'libtensorflow_framework.so.2'],
+    variants: VARIANTS,
+  },
+  'linux-arm64': {
+    platformTag: 'manylinux_2_27_aarch64',
+    libs: ['libtensorflow_cc.so.2', 'libtensorflow_framework.so.2'],
+    variants: {
+      cpu: {
+        pkg: 'tensorflow',
+        wheel: 'tensorflow-2.21.0-cp311-cp311-manylinux_2_27_aarch64.whl',
+        sha256: '4b24aca16d527a3cf1c37f720c04c484c3d20f4d0fdfa98632ac8b9f3be6eb5c',
+        approxBytes: 281_828_020,
+      },
+    },
+  },
+  'darwin-arm64': {
+    platformTag: 'macosx_12_0_arm64',
+    libs: ['libtensorflow_cc.2.dylib', 'libtensorflow_framework.2.dylib'],
+    variants: {
+      cpu: {
+        pkg: 'tensorflow',
+        wheel: 'tensorflow-2.21.0-cp311-cp311-macosx_12_0_arm64.whl',
+        sha256: '51f46f4806139d01fc7920cc72a4c75876f80649bf40ff083ab6212ceb43ca88',
+        approxBytes: 223_405_849,
+      },
+    },
+  },
+};
+
+/** Pip selection flags: fetch the cp311 wheel for that platform whatever the local interpreter is. */
+function pipTarget(platformTag) {
+  return ['--python-version', '3.11', '--implementation', 'cp', '--abi', 'cp311', '--platform', platformTag];
+}
 
 // Public C API headers the addon uses; their `#include "…"` closure is extracted.
 const HEADER_ROOTS = [
@@ -63,7 +101,6 @@ const HEADER_ROOTS = [
   'tensorflow/c/c_api_experimental.h',
 ];
 const WHEEL_INCLUDE_PREFIX = 'tensorflow/include/';
-const WHEEL_LIBS = ['libtensorflow_cc.so.2', 'libtensorflow_framework.so.2'];
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 export const PROJECT_ROOT = path.resolve(here, '..');
@@ -71,6 +108,7 @@ export const DEPS_DIR = path.join(PROJECT_ROOT, 'deps');
 export const TF_DIR = path.join(DEPS_DIR, 'libtensorflow');
 export const PATHS_JSON = path.join(DEPS_DIR, 'tf-paths.json');
 const STAMP = path.join(TF_DIR, '.jetserve-stamp');
+const PACKAGE_RPATH = '$ORIGIN/../../deps/libtensorflow/lib';
 
 export class FetchError extends Error {}
 
@@ -199,7 +237,7 @@ function runPip(args, { tty, measureDirs, approxBytes, env }) {
   }).finally(() => ticker && clearInterval(ticker));
 }
 
-async function downloadWheel(variant, spec, dest) {
+async function downloadWheel(variant, spec, dest, platformTag) {
   const pipVersion = checkPython({ needPip: true });
   fs.mkdirSync(path.dirname(dest), { recursive: true });
   // pip downloads into its temp dir, then copies into -d: give it private dirs we can measure.
@@ -211,7 +249,7 @@ async function downloadWheel(variant, spec, dest) {
     fs.mkdirSync(tmpDir);
     const tty = Boolean(process.stdout.isTTY);
     const args = [
-      '-m', 'pip', 'download', '--no-deps', '--only-binary=:all:', ...PIP_TARGET,
+      '-m', 'pip', 'download', '--no-deps', '--only-binary=:all:', ...pipTarget(platformTag),
       '--no-cache-dir', '--progress-bar', tty ? 'on' : 'off',
       '-d', outDir, `${spec.pkg}==${TF_VERSION}`,
     ];
@@ -250,7 +288,7 @@ async function verifyWheel(file, spec, { deleteOnMismatch = true } = {}) {
   log(`sha256 ok (${actual.slice(0, 16)}…, ${secs(Date.now() - t0)})`);
 }
 
-async function obtainWheel(variant, spec) {
+async function obtainWheel(variant, spec, platformTag) {
   const explicit = process.env.JETSERVE_TF_WHEEL;
   if (explicit) {
     if (!isFile(explicit)) throw new FetchError(`JETSERVE_TF_WHEEL=${explicit} is not a file.`);
@@ -268,7 +306,7 @@ async function obtainWheel(variant, spec) {
       log(`${e.message.split('\n')[0]}; cached copy deleted, downloading again`);
     }
   }
-  return downloadWheel(variant, spec, cached);
+  return downloadWheel(variant, spec, cached, platformTag);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -331,12 +369,12 @@ for h in sorted(seen):
 print(json.dumps(out))
 `;
 
-function extract(wheel, dest) {
+function extract(wheel, dest, wheelLibs) {
   const cfg = {
     wheel,
     dest,
     include_prefix: WHEEL_INCLUDE_PREFIX,
-    libs: WHEEL_LIBS.map((n) => [`tensorflow/${n}`, n]),
+    libs: wheelLibs.map((n) => [`tensorflow/${n}`, n]),
     header_roots: HEADER_ROOTS,
   };
   const r = spawnSync(pythonExe(), ['-c', EXTRACT_PY, JSON.stringify(cfg)], {
@@ -377,8 +415,10 @@ function pathsRecord(fields) {
     includeDir: fields.includeDir,
     libDir,
     libraries: fields.libraries,
-    // RUNPATH of the .node: the absolute lib dir, plus the package-relative default location.
-    rpath: [libDir, '$ORIGIN/../../deps/libtensorflow/lib'],
+    // RUNPATH of the .node: the package-relative location for the pinned wheel (so the addon in
+    // build/Release/ is the same file as the prebuilt one shipped in prebuilds/<platform>/, both
+    // two levels below the package root); an override's absolute lib dir first, then that one.
+    rpath: fields.source === 'wheel' ? [PACKAGE_RPATH] : [libDir, PACKAGE_RPATH],
   };
 }
 
@@ -433,14 +473,18 @@ export async function fetchLibtensorflow() {
   }
 
   const variant = (process.env.JETSERVE_TF_VARIANT || 'cpu').toLowerCase();
-  const spec = VARIANTS[variant];
-  if (!spec) throw new FetchError(`JETSERVE_TF_VARIANT=${variant}: expected one of ${Object.keys(VARIANTS).join(', ')}.`);
-  if (process.platform !== 'linux' || process.arch !== 'x64') {
+  const platformKey = `${process.platform}-${process.arch}`;
+  const platform = PLATFORM_WHEELS[platformKey];
+  if (!platform) {
     throw new FetchError(
-      `the pinned TensorFlow wheel is linux-x64 only (this is ${process.platform}-${process.arch}).\n` +
+      `no pinned TensorFlow wheel for ${platformKey} (pinned: ${Object.keys(PLATFORM_WHEELS).join(', ')}).\n` +
         '  Set LIBTENSORFLOW_DIR to a libtensorflow for this platform (e.g. Homebrew: $(brew --prefix libtensorflow)).',
     );
   }
+  const spec = platform.variants[variant];
+  if (!spec) throw new FetchError(`JETSERVE_TF_VARIANT=${variant}: ${platformKey} has ${Object.keys(platform.variants).join(', ')}.`);
+  if (platformKey !== 'linux-x64') log(`${platformKey}: the pinned ${spec.wheel} is not tested on this project's machines`);
+  const WHEEL_LIBS = platform.libs;
 
   const record = () =>
     pathsRecord({
@@ -462,7 +506,7 @@ export async function fetchLibtensorflow() {
   }
 
   checkPython({ needPip: false });
-  const wheel = await obtainWheel(variant, spec);
+  const wheel = await obtainWheel(variant, spec, platform.platformTag);
 
   const t0 = Date.now();
   log(`extracting libraries and C API headers into ${path.relative(PROJECT_ROOT, TF_DIR)}/`);
@@ -471,7 +515,7 @@ export async function fetchLibtensorflow() {
   fs.chmodSync(staging, 0o755); // mkdtemp creates 0700
   let info;
   try {
-    info = extract(wheel, staging);
+    info = extract(wheel, staging, WHEEL_LIBS);
     const files = {};
     for (const [name, size] of Object.entries(info.libs)) files[`lib/${name}`] = size;
     const stampData = {

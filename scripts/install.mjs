@@ -1,18 +1,26 @@
 #!/usr/bin/env node
-// `npm install` hook: TensorFlow C library → native addon → TypeScript build.
+// `npm install` hook: TensorFlow C library → native addon → HTTP engine → TypeScript build.
 //
 //   1. fetch   scripts/fetch-libtensorflow.mjs (no-op when deps/libtensorflow's stamp matches)
-//   2. native  cmake-js compile --out build   → build/Release/jetserve_native.node
-//   3. ts      tsc -p tsconfig.build.json     → dist/ (skipped when typescript or src/ is absent,
+//   2. native  the prebuilt addon prebuilds/<platform>-<arch>/jetserve_native.node (shipped in the
+//              npm package) when it loads here against the pinned wheel's TF library; else
+//              cmake-js compile --out build   → build/Release/jetserve_native.node
+//   3. uws     uWebSockets.js for this Node: a shipped prebuild that serves here, else a source
+//              build (scripts/uws/build-uws.mjs → build/uws/). Never fails the install: without
+//              it the server runs on the node:http fallback and says why at startup.
+//   4. ts      tsc -p tsconfig.build.json     → dist/ (skipped when typescript or src/ is absent,
 //              e.g. in a published package that ships dist/)
 //
 // Environment:
-//   JETSERVE_SKIP_NATIVE=1   skip steps 1 and 2 (docs/CI debugging only: the engine will not load)
+//   JETSERVE_SKIP_NATIVE=1   skip steps 1 to 3 (docs/CI debugging only: the engine will not load)
+//   JETSERVE_BUILD_FROM_SOURCE=1  ignore the prebuilt addon and uWS binaries: compile both
+//   JETSERVE_SKIP_UWS=1      skip step 3 (the node:http fallback, or the uWebSockets.js package's
+//                            own binary on Node 16/18/20, serves REST)
 //   JETSERVE_SANITIZE=address  build the addon with -fsanitize=address (reconfigures when changed)
 //   JETSERVE_BUILD_JOBS=N    parallel compile jobs (default: number of CPUs)
 //   plus everything scripts/fetch-libtensorflow.mjs reads (LIBTENSORFLOW_DIR, JETSERVE_TF_VARIANT, …)
 
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import os from 'node:os';
@@ -64,13 +72,80 @@ async function step(name, fn) {
   }
 }
 
+let tfResult;
 async function fetchStep() {
   const { fetchLibtensorflow } = await import('./fetch-libtensorflow.mjs');
-  const r = await fetchLibtensorflow();
-  return r.action;
+  tfResult = await fetchLibtensorflow();
+  return tfResult.action;
 }
 
-async function nativeStep() {
+/** uWebSockets.js for this Node: a shipped prebuild that serves here, else a source build. */
+async function uwsStep() {
+  const uws = await import('./uws/build-uws.mjs');
+  const name = uws.uwsBinaryName();
+  const prebuilt = path.join(PREBUILD_DIR, name);
+  if (!fromSource && fs.existsSync(prebuilt)) {
+    try {
+      uws.smokeTest(process.execPath, prebuilt);
+      return `prebuilt ${path.relative(root, prebuilt)} serves on this Node`;
+    } catch (e) {
+      log(`the prebuilt ${name} does not serve here (${e.message.split('\n')[0]}): building from source`);
+    }
+  }
+  const include = uws.currentNodeInclude();
+  try {
+    if (!include) throw new uws.UwsBuildError(`no Node headers (v8.h) for ${process.version} beside ${process.execPath} or in /usr/include/node`);
+    const file = uws.buildUws({ nodeInclude: include, abi: process.versions.modules, nodeBin: process.execPath, outDir: path.join(root, 'build', 'uws') });
+    return `${path.relative(root, file)} (source build)`;
+  } catch (e) {
+    const why = e instanceof uws.UwsBuildError ? e.message : e.stack;
+    console.warn(`[jetserve:install] warning: no uWebSockets.js build for Node ${process.version}: ${why}`);
+    return `skipped: REST will run on ${['93', '108', '115'].includes(process.versions.modules) ? "the uWebSockets.js package's own binary" : 'the node:http fallback'} (the server logs why at startup)`;
+  }
+}
+
+const PREBUILD_DIR = path.join(root, 'prebuilds', `${process.platform}-${process.arch}`);
+const fromSource = process.env.JETSERVE_BUILD_FROM_SOURCE === '1';
+
+/** Loads a .node in a child process (a crash or missing library must not take this one down). */
+function loadsInChild(file, check = '') {
+  const code = `const m = require(${JSON.stringify(file)}); ${check}`;
+  const r = spawnSync(process.execPath, ['-e', code], { encoding: 'utf8', timeout: 60_000, env: { ...process.env, TF_CPP_MIN_LOG_LEVEL: '2' } });
+  if (r.status === 0) return null;
+  const lines = (r.stderr || r.error?.message || '').split('\n').map((l) => l.trim());
+  return lines.find((l) => /^(Error|TypeError)\b|cannot open shared object|GLIBC|version/.test(l)) ?? lines.find(Boolean) ?? `exit ${r.status}`;
+}
+
+let prebuiltProblem;
+
+/** The shipped addon, when it fits: the pinned wheel (not LIBTENSORFLOW_DIR) and it loads here. */
+function usePrebuiltAddon(tf) {
+  const prebuilt = path.join(PREBUILD_DIR, 'jetserve_native.node');
+  if (fromSource || !fs.existsSync(prebuilt)) return null;
+  if (tf?.action === 'override') {
+    log('LIBTENSORFLOW_DIR is set: compiling the addon against it instead of using the prebuilt one');
+    return null;
+  }
+  const out = path.join(root, 'build', 'Release', 'jetserve_native.node');
+  // the same depth as prebuilds/<platform>/, so its RUNPATH $ORIGIN/../../deps/… holds; a .node
+  // name, or require() would not load it as an addon
+  const tmp = path.join(root, 'build', 'Release', `jetserve_native.tmp-${process.pid}.node`);
+  fs.mkdirSync(path.dirname(out), { recursive: true });
+  fs.copyFileSync(prebuilt, tmp);
+  const problem = loadsInChild(tmp, "if (typeof m.tfVersion() !== 'string') process.exit(3);");
+  if (problem) {
+    fs.rmSync(tmp, { force: true });
+    prebuiltProblem = `the prebuilt ${path.relative(root, prebuilt)} does not load here (${problem})`;
+    log(`${prebuiltProblem}: compiling the addon`);
+    return null;
+  }
+  fs.renameSync(tmp, out);
+  return `prebuilt ${path.relative(root, prebuilt)} → ${path.relative(root, out)} (no compiler needed)`;
+}
+
+async function nativeStep(tf) {
+  const prebuilt = usePrebuiltAddon(tf);
+  if (prebuilt) return prebuilt;
   const cmakeJs = resolveBin('cmake-js', 'cmake-js');
   if (!cmakeJs) throw new StepError('cmake-js is not installed (it is a dependency of jetserve; reinstall).');
   const buildDir = path.join(root, 'build');
@@ -88,7 +163,12 @@ async function nativeStep() {
   } catch { /* not configured yet */ }
   const jobs = process.env.JETSERVE_BUILD_JOBS || String(os.availableParallelism?.() ?? os.cpus().length);
   const args = [cmakeJs, command, '--out', 'build', '--parallel', jobs, `--CDJETSERVE_SANITIZE=${sanitize}`];
-  await run(process.execPath, args);
+  try {
+    await run(process.execPath, args);
+  } catch (e) {
+    const needs = 'compiling the addon needs cmake (≥ 3.19) and a C++17 compiler';
+    throw new StepError(`${e.message}: ${needs}${prebuiltProblem ? `; ${prebuiltProblem}` : ''}`);
+  }
   const node = path.join(buildDir, 'Release', 'jetserve_native.node');
   if (!fs.existsSync(node)) throw new StepError(`build finished but ${path.relative(root, node)} is missing`);
   return `${path.relative(root, node)} (${(fs.statSync(node).size / 1024).toFixed(0)} KB)`;
@@ -104,6 +184,7 @@ async function tsStep() {
     throw new StepError('typescript is not installed and dist/ is missing: run `npm install` with dev dependencies.');
   }
   await run(process.execPath, [tsc, '-p', 'tsconfig.build.json']);
+  await run(process.execPath, [path.join(here, 'copy-assets.mjs')]);
   return 'dist/ built';
 }
 
@@ -115,7 +196,9 @@ async function main() {
       log('JETSERVE_SKIP_NATIVE=1: skipping the TensorFlow fetch and the native build (the engine will not load)');
     } else {
       await step('fetch TensorFlow C library', fetchStep);
-      await step('build native addon (cmake-js)', nativeStep);
+      await step('native addon', () => nativeStep(tfResult));
+      if (process.env.JETSERVE_SKIP_UWS === '1') log('JETSERVE_SKIP_UWS=1: skipping the uWebSockets.js build');
+      else await step('HTTP engine (uWebSockets.js for this Node)', uwsStep);
     }
     await step('build TypeScript (tsc)', tsStep);
   } catch (e) {

@@ -12,9 +12,10 @@ Signatures (method names as TF Serving's testdata model has them):
 (optional, default 0.0), parsed in-graph with tf.io.parse_example.
 
 Shape choice: TF Serving's TF1 model declares x as [-1,1] but feeds a non-placeholder tensor, so it
-accepts any shape; jetserve checks input shapes against the signature, and TF Serving's headline
-REST example {"instances": [1.0, 2.0, 5.0]} -> {"predictions": [2.5, 3.0, 4.5]} sends shape [3].
-So x is declared [-1] here (batchable along dim 0, and that example works unchanged).
+accepts any shape (test/fixtures/tfserving_models.py recreates it). This one declares x [-1], the
+shape of TF Serving's headline REST example {"instances": [1.0, 2.0, 5.0]} ->
+{"predictions": [2.5, 3.0, 4.5]}, so the example also passes --validate_input_shapes and the
+in-process API's shape check.
 
 Usage: python scripts/make_demo_model.py [EXPORT_DIR]   (default: <repo>/models/half_plus_two/1)
 """

@@ -30,7 +30,7 @@ const STAMP = '.jetserve-stamp';
 const IMPORT_CHECK = [
   'import tensorflow as tf, numpy, grpc, google.protobuf, tritonclient.http, tritonclient.grpc',
   'from tensorflow_serving.apis import predict_pb2, prediction_service_pb2_grpc, model_service_pb2_grpc',
-  'import fastapi, uvicorn, orjson',
+  'import fastapi, uvicorn, orjson, uvloop, httptools',
   'assert tf.__version__.startswith("2."), tf.__version__',
 ].join('\n');
 

@@ -1,6 +1,6 @@
 // jetserve's public in-process API.
 export { loadSavedModel, loadGraphDef, Model } from './engine/model.js';
-export type { LoadSavedModelOptions, LoadGraphDefOptions, PredictOptions } from './engine/model.js';
+export type { LoadSavedModelOptions, LoadGraphDefOptions, PredictOptions, PlacementOptions, ValidationOptions, ModelStats, RunCost } from './engine/model.js';
 export type { SessionOptions, GpuOptions } from './engine/session-config.js';
 export { allocTensor, toTensor, elementCount } from './engine/tensor.js';
 export type { Tensor, TensorLike } from './engine/tensor.js';

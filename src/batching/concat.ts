@@ -143,7 +143,9 @@ function walkPadded(
  * output's buffer (numeric) or a slice of the string array. Never copies tensor bytes.
  */
 export function sliceRows(tensor: Tensor, start: number, rows: number): Tensor {
-  const shape = [rows, ...tensor.shape.slice(1)];
+  // one per request of every merged batch: built by push, not slice + spread (two arrays)
+  const shape = [rows];
+  for (let d = 1; d < tensor.shape.length; d++) shape.push(tensor.shape[d]!);
   const total = tensor.shape[0]!;
   const perRow = total === 0 ? 0 : tensor.data.length / total;
   if (tensor.dtype === 'string') {

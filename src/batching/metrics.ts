@@ -81,6 +81,40 @@ export class MetricsSink {
     for (const m of this.targets) m[key] += n;
   }
 
+  /**
+   * A request entered a queue (requests, queuedRequests, queuedRows), and one left it for a batch
+   * (queuedRequests, queuedRows, queueTimeMicros): every queued request pays both, so they are
+   * named property updates rather than three add() calls each (a keyed access by a variable name
+   * is a megamorphic IC: ~1 % of a tiny predict's CPU under load in `perf`, bench:rest).
+   */
+  queued(rows: number): void {
+    for (const m of this.targets) {
+      m.requests++;
+      m.queuedRequests++;
+      m.queuedRows += rows;
+    }
+  }
+
+  /** A request went straight to the engine (the idle fast path): one request, batch and run. */
+  ranAtOnce(rows: number): void {
+    const bucket = bucketOf(rows);
+    for (const m of this.targets) {
+      m.requests++;
+      m.batches++;
+      m.tfRuns++;
+      m.rows += rows;
+      m.batchSizeHistogram.counts[bucket]!++;
+    }
+  }
+
+  dequeued(rows: number, queueMicros: number): void {
+    for (const m of this.targets) {
+      m.queuedRequests--;
+      m.queuedRows -= rows;
+      m.queueTimeMicros += queueMicros;
+    }
+  }
+
   batchSize(rows: number): void {
     const bucket = bucketOf(rows);
     for (const m of this.targets) m.batchSizeHistogram.counts[bucket]!++;

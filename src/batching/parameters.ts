@@ -8,6 +8,7 @@
 //   num_batch_threads { value: 8 }
 //   allowed_batch_sizes: 32
 //   allowed_batch_sizes: 128
+//   target_p99_ms { value: 50 }        # jetserve: adaptive batching (adaptive.ts)
 //
 // Errors name the file, line and column of the offending token or field.
 
@@ -19,7 +20,10 @@ export interface BatchingParameters {
   maxBatchSize: number;
   /** How long the oldest queued request may wait for a fuller batch once a thread is free. 0 = never wait. */
   batchTimeoutMicros: number;
-  /** Queue capacity in batches: at most maxEnqueuedBatches × maxBatchSize rows wait per model version and signature. */
+  /**
+   * Queue capacity in batches: at most maxEnqueuedBatches × maxBatchSize rows wait per model version
+   * and signature. Applies when given (batcher.ts queueBounded); jetserve's default batching has none.
+   */
   maxEnqueuedBatches: number;
   /** Batches running at once, shared by every model. 0 = the native executor's thread count (= cores). */
   numBatchThreads: number;
@@ -33,6 +37,17 @@ export interface BatchingParameters {
   enableLargeBatchSplitting: boolean;
   /** Accepted with enableLargeBatchSplitting; equals maxBatchSize when unset. */
   maxExecutionBatchSize: number;
+  /**
+   * jetserve: p99 latency target in ms (0 = off). When set, each signature's batch cap and timeout
+   * adapt online to hold it (adaptive.ts), bounded by maxBatchSize and batchTimeoutMicros.
+   */
+  targetP99Ms: number;
+  /**
+   * jetserve's default batching (busy-hold.ts): with batchTimeoutMicros 0, while another batch of a
+   * queue runs, a forming batch of a slow model waits briefly for its fair share of the queue. Not
+   * a file field: a --batching_parameters_file turns it off (TF Serving's semantics, exactly).
+   */
+  holdWhileBusy: boolean;
 }
 
 /**
@@ -49,6 +64,8 @@ export const DEFAULT_BATCHING_PARAMETERS: Readonly<BatchingParameters> = Object.
   padVariableLengthInputs: false,
   enableLargeBatchSplitting: false,
   maxExecutionBatchSize: 0,
+  targetP99Ms: 0,
+  holdWhileBusy: true,
 });
 
 /** Fills defaults and validates (INVALID_ARGUMENT naming the field on a bad value). */
@@ -72,6 +89,8 @@ const PROTO_NAME: Record<Field, string> = {
   padVariableLengthInputs: 'pad_variable_length_inputs',
   enableLargeBatchSplitting: 'enable_large_batch_splitting',
   maxExecutionBatchSize: 'max_execution_batch_size',
+  targetP99Ms: 'target_p99_ms',
+  holdWhileBusy: 'hold_while_busy',
 };
 
 function fieldName(field: Field): string {
@@ -88,6 +107,7 @@ function validate(p: BatchingParameters, fail: (field: Field, message: string) =
   int('maxEnqueuedBatches', 1);
   int('numBatchThreads', 0);
   int('maxExecutionBatchSize', 1);
+  if (!Number.isFinite(p.targetP99Ms) || p.targetP99Ms < 0) throw fail('targetP99Ms', `must be a number >= 0 (ms; 0 = off), got ${p.targetP99Ms}`);
   const sizes = p.allowedBatchSizes;
   for (let i = 0; i < sizes.length; i++) {
     const s = sizes[i]!;
@@ -108,7 +128,7 @@ function validate(p: BatchingParameters, fail: (field: Field, message: string) =
 // ------------------------------------------------------------------------------------------------
 // text format
 
-type Kind = 'int64Wrapper' | 'stringWrapper' | 'boolWrapper' | 'repeatedInt64' | 'bool';
+type Kind = 'int64Wrapper' | 'doubleWrapper' | 'stringWrapper' | 'boolWrapper' | 'repeatedInt64' | 'bool';
 
 const SCHEMA: Record<string, { field: Field; kind: Kind }> = {
   max_batch_size: { field: 'maxBatchSize', kind: 'int64Wrapper' },
@@ -120,6 +140,8 @@ const SCHEMA: Record<string, { field: Field; kind: Kind }> = {
   pad_variable_length_inputs: { field: 'padVariableLengthInputs', kind: 'bool' },
   enable_large_batch_splitting: { field: 'enableLargeBatchSplitting', kind: 'boolWrapper' },
   max_execution_batch_size: { field: 'maxExecutionBatchSize', kind: 'int64Wrapper' },
+  // jetserve's field (not in TF Serving's message): the adaptive batching target
+  target_p99_ms: { field: 'targetP99Ms', kind: 'doubleWrapper' },
 };
 
 interface Token {
@@ -265,6 +287,9 @@ export function parseBatchingParameters(text: string, source = 'batching paramet
       case 'int64Wrapper':
         (partial as Record<Field, unknown>)[field] = readWrapper(r, name.text, () => readInt(r), 0);
         break;
+      case 'doubleWrapper':
+        (partial as Record<Field, unknown>)[field] = readWrapper(r, name.text, () => readNumber(r), 0);
+        break;
       case 'stringWrapper':
         (partial as Record<Field, unknown>)[field] = readWrapper(r, name.text, () => readString(r), '');
         break;
@@ -303,7 +328,8 @@ export function parseBatchingParameters(text: string, source = 'batching paramet
   }
 
   partial.allowedBatchSizes = sizes.map((s) => s.value);
-  const resolved: BatchingParameters = { ...DEFAULT_BATCHING_PARAMETERS, ...partial, allowedBatchSizes: partial.allowedBatchSizes };
+  // a parameters file asks for TF Serving's batching: no jetserve hold (busy-hold.ts)
+  const resolved: BatchingParameters = { ...DEFAULT_BATCHING_PARAMETERS, ...partial, allowedBatchSizes: partial.allowedBatchSizes, holdWhileBusy: false };
   if (partial.maxExecutionBatchSize === undefined) resolved.maxExecutionBatchSize = resolved.maxBatchSize;
   validate(resolved, (field, message) => {
     // point at the offending entry when we can tell which one it is
@@ -356,6 +382,12 @@ function readInt(r: TextFormatReader): number {
   else throw r.error(t, `expected an integer, found '${t.text}'`);
   if (!Number.isSafeInteger(n)) throw r.error(t, `integer ${t.text} is out of range`);
   return n;
+}
+
+function readNumber(r: TextFormatReader): number {
+  const t = r.next();
+  if (t.type !== 'number' || !/^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/.test(t.text)) throw r.error(t, `expected a number, found ${describe(t)}`);
+  return Number(t.text);
 }
 
 function readString(r: TextFormatReader): string {

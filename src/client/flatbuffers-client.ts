@@ -1,4 +1,4 @@
-// Client for jetserve's FlatBuffers predict protocol (src/codec/flatbuffers/): one POST per call
+// Client for jetserve's FlatBuffers predict protocol (src/wire/flatbuffers/): one POST per call
 // with fetch; tensors go out as raw bytes and come back as typed-array views of the response.
 //
 //   predictFlat(url, modelName, inputs, opts?) → Promise<Record<string, Tensor>>
@@ -13,7 +13,7 @@ import {
   encodeFlatPredictRequest,
   FLATBUFFERS_CONTENT_TYPE,
   type FlatPredictResponse,
-} from '../codec/flatbuffers/flatbuffers.js';
+} from '../wire/flatbuffers/flatbuffers.js';
 import type { Tensor } from '../engine/tensor.js';
 import { codeOfHttpStatus, JetserveError } from '../errors.js';
 

@@ -1,8 +1,21 @@
 // Model: one loaded TF session (SavedModel or frozen GraphDef) with its signatures. Validates
-// inputs against a signature, then runs on the addon's native executor (never the JS thread).
+// inputs against a signature (names and dtypes always, shapes unless the model was loaded with
+// validateShapes: false), then runs it where the placement policy says (placement.ts): on the
+// native executor, or — for runs measured below `inlineBelowMicros` while the session has nothing
+// on the executor — on the calling thread. predictSync() always runs on the calling thread.
 
-import { dtypeFromTfEnum, TF_DATATYPE, type DType } from './dtypes.js';
-import { native, type NativeSession, type NativeSignature, type NativeTensor } from './native.js';
+import { dtypeFromTfEnum, type DType, type TensorData } from './dtypes.js';
+import { native, type NativeSession, type NativeSignature, type NativeTensorList } from './native.js';
+import {
+  bucketRange,
+  costSlot,
+  BATCH_BUCKETS,
+  DEFAULT_INLINE_BELOW_MICROS,
+  inlineBelowMicrosProblem,
+  PLACE_EXECUTOR_ALWAYS,
+  PLACE_INLINE_ALWAYS,
+} from './placement.js';
+import { readRunOutputs, writeRunCall } from './run-io.js';
 import { encodeConfigProto, type SessionOptions } from './session-config.js';
 import {
   DEFAULT_SIGNATURE,
@@ -15,12 +28,33 @@ import {
 import { assertConsistent, toTensor, type Tensor, type TensorLike } from './tensor.js';
 import { invalidArgument, JetserveError } from '../errors.js';
 
-export interface LoadSavedModelOptions extends SessionOptions {
+export interface PlacementOptions {
+  /**
+   * A run whose measured cost (per signature and batch-size bucket) is below this many µs, while
+   * the model has no run on the native executor, executes on the calling thread and predict()
+   * returns an already-settled promise. The first runs of each bucket always go to the executor
+   * (they are what is measured), and one run over the threshold sends the next ones back there.
+   * Default 200; 0 disables inline runs.
+   */
+  inlineBelowMicros?: number;
+}
+
+export interface ValidationOptions {
+  /**
+   * Check input shapes against the signature before running (default true): a mismatch is an
+   * INVALID_ARGUMENT naming the input and the shape expected. false: only names and dtypes are
+   * checked and TF decides about shapes — TF Serving's behaviour, which feeds e.g. x of shape [3]
+   * to a signature declaring [-1,1] and answers whatever TF computes (or TF's own error).
+   */
+  validateShapes?: boolean;
+}
+
+export interface LoadSavedModelOptions extends SessionOptions, PlacementOptions, ValidationOptions {
   /** MetaGraph tags to load. Default ['serve']. */
   tags?: string[];
 }
 
-export interface LoadGraphDefOptions extends SessionOptions {
+export interface LoadGraphDefOptions extends SessionOptions, PlacementOptions, ValidationOptions {
   /** Graph tensors to feed: names ("x:0" or "x") or alias → graph tensor name. */
   inputs: string[] | Record<string, string>;
   /** Graph tensors to fetch: names or alias → graph tensor name. */
@@ -36,13 +70,44 @@ export interface PredictOptions {
   outputs?: readonly string[];
 }
 
+/** The measured cost of one (signature, batch-size bucket): what model.stats() reports. */
+export interface RunCost {
+  signature: string;
+  /** Batch sizes (rows of the first input) this bucket covers, [min, max]. */
+  batchSizes: [number, number];
+  runs: number;
+  /** Runs executed on the calling thread (inline policy or predictSync). */
+  inlineRuns: number;
+  /** Runs executed on the native executor. */
+  offloadedRuns: number;
+  /** TF_SessionRun wall time: EWMA (weight 1/8, first run left out), p99 of the last 128 runs, last, max. */
+  ewmaMicros: number;
+  p99Micros: number;
+  lastMicros: number;
+  maxMicros: number;
+  /** What the policy compares with inlineBelowMicros, max(EWMA, last); null until 2 runs were measured. */
+  estimateMicros: number | null;
+}
+
+export interface ModelStats {
+  inlineBelowMicros: number;
+  /** Runs on the native executor now. */
+  inFlight: number;
+  /** One entry per (signature, batch-size bucket) that has run. */
+  runs: RunCost[];
+}
+
 /** A signature with its endpoints resolved for fast runs. */
 interface PreparedSignature {
+  name: string;
+  /** Its cost slots start at index * BATCH_BUCKETS. */
+  index: number;
   info: SignatureInfo;
   inputKeys: string[];
   inputEndpoints: number[];
   outputKeys: string[];
   outputEndpoints: Map<string, number>;
+  allOutputEndpoints: number[];
 }
 
 export class Model {
@@ -55,10 +120,14 @@ export class Model {
     /** Directory or file the model came from. */
     readonly source: string,
     rawSignatures: Record<string, NativeSignature>,
+    /** See PlacementOptions. */
+    readonly inlineBelowMicros: number,
+    /** See ValidationOptions. */
+    readonly validatesShapes: boolean,
   ) {
     const signatures: Record<string, SignatureInfo> = {};
     for (const [key, raw] of Object.entries(rawSignatures)) {
-      const prepared = prepareSignature(raw);
+      const prepared = prepareSignature(key, this.prepared.size, raw);
       this.prepared.set(key, prepared);
       signatures[key] = prepared.info;
     }
@@ -70,8 +139,10 @@ export class Model {
     session: NativeSession,
     source: string,
     rawSignatures: Record<string, NativeSignature> = session.signatures(),
+    inlineBelowMicros = DEFAULT_INLINE_BELOW_MICROS,
+    validateShapes = true,
   ): Model {
-    return new Model(session, source, rawSignatures);
+    return new Model(session, source, rawSignatures, inlineBelowMicros, validateShapes);
   }
 
   get disposed(): boolean {
@@ -90,57 +161,127 @@ export class Model {
 
   /**
    * Converts `inputs` (Tensors, typed arrays, nested arrays, strings) to the signature's dtypes,
-   * validates names, dtypes and shapes, and runs the signature.
+   * validates names, dtypes and (see ValidationOptions) shapes, and runs the signature. A run the placement policy keeps
+   * on this thread returns an already-settled promise.
    */
-  async predict(
-    inputs: Readonly<Record<string, TensorLike>>,
-    options: PredictOptions = {},
-  ): Promise<Record<string, Tensor>> {
-    const sig = this.preparedSignature(options.signature ?? DEFAULT_SIGNATURE);
-    const tensors: Record<string, Tensor> = {};
-    for (const key of Object.keys(inputs)) {
-      const spec = sig.info.inputs[key];
-      if (!spec) throw unknownInput(key, sig);
-      if (!spec.dtype) throw unsupportedDtype(key, spec);
-      tensors[key] = toTensor(inputs[key]!, spec.dtype, `input '${key}'`);
+  predict(inputs: Readonly<Record<string, TensorLike>>, options: PredictOptions = {}): Promise<Record<string, Tensor>> {
+    let tensors: Record<string, Tensor>;
+    try {
+      tensors = this.convertInputs(inputs, options);
+    } catch (err) {
+      return Promise.reject(err);
     }
     return this.run(tensors, options);
   }
 
   /**
+   * predict() on the calling thread, always: returns the outputs or throws the same
+   * JetserveError predict() would reject with. It blocks the event loop for the whole TF run (see
+   * model.stats() for what a signature costs), so it is for scripts, CLIs and worker threads —
+   * not for a server's event loop. Safe while predict() runs of the same model are in flight.
+   */
+  predictSync(inputs: Readonly<Record<string, TensorLike>>, options: PredictOptions = {}): Record<string, Tensor> {
+    return this.runSync(this.convertInputs(inputs, options), options);
+  }
+
+  /**
    * Runs a signature on Tensors (the server's path: codecs already built Tensors in aligned
-   * buffers). Validates names, dtypes and shapes against the signature first.
+   * buffers). Validates names, dtypes and (see ValidationOptions) shapes against the signature
+   * first. Placed like predict().
    */
   run(inputs: Readonly<Record<string, Tensor>>, options: PredictOptions = {}): Promise<Record<string, Tensor>> {
-    if (this.closing) {
-      return Promise.reject(new JetserveError('FAILED_PRECONDITION', `model ${this.source} has been disposed`));
-    }
-    let sig: PreparedSignature;
-    let nativeInputs: NativeTensor[];
-    let outputKeys: string[];
-    let outputEndpoints: number[];
+    let call: PreparedCall;
+    let result: NativeTensorList | undefined | Promise<NativeTensorList>;
     try {
-      sig = this.preparedSignature(options.signature ?? DEFAULT_SIGNATURE);
-      nativeInputs = validateInputs(inputs, sig);
-      outputKeys = options.outputs ? [...options.outputs] : sig.outputKeys;
-      outputEndpoints = outputKeys.map((key) => {
-        const endpoint = sig.outputEndpoints.get(key);
-        if (endpoint === undefined) throw unknownOutput(key, sig);
-        return endpoint;
-      });
+      call = this.prepareCall(inputs, options, this.inlineBelowMicros > 0 ? this.inlineBelowMicros : PLACE_EXECUTOR_ALWAYS);
+      result = this.session.run(call.data);
     } catch (err) {
-      return Promise.reject(err);
+      return Promise.reject(toJetserveError(err));
     }
-    return this.session.run(sig.inputEndpoints, nativeInputs, outputEndpoints).then(
-      (results) => {
-        const out: Record<string, Tensor> = {};
-        for (let i = 0; i < outputKeys.length; i++) out[outputKeys[i]!] = fromNative(results[i]!);
-        return out;
-      },
+    if (result === undefined) return Promise.resolve(readRunOutputs(call.outputKeys));
+    if (Array.isArray(result)) return Promise.resolve(toOutputs(call.outputKeys, result));
+    return result.then(
+      (results) => toOutputs(call.outputKeys, results),
       (err: unknown) => {
         throw toJetserveError(err);
       },
     );
+  }
+
+  /** run() on the calling thread, always (see predictSync). */
+  runSync(inputs: Readonly<Record<string, Tensor>>, options: PredictOptions = {}): Record<string, Tensor> {
+    try {
+      const call = this.prepareCall(inputs, options, PLACE_INLINE_ALWAYS);
+      const results = this.session.run(call.data) as NativeTensorList | undefined;
+      return results === undefined ? readRunOutputs(call.outputKeys) : toOutputs(call.outputKeys, results);
+    } catch (err) {
+      throw toJetserveError(err);
+    }
+  }
+
+  /** The measured cost of each (signature, batch-size bucket) that has run, and where runs went. */
+  stats(): ModelStats {
+    const byIndex = [...this.prepared.values()];
+    const runs: RunCost[] = [];
+    if (!this.closing) {
+      for (const raw of this.session.costStats()) {
+        const sig = byIndex[Math.floor(raw.slot / BATCH_BUCKETS)];
+        if (!sig) continue;
+        runs.push({
+          signature: sig.name,
+          batchSizes: bucketRange(raw.slot % BATCH_BUCKETS),
+          runs: raw.runs,
+          inlineRuns: raw.inlineRuns,
+          offloadedRuns: raw.offloadedRuns,
+          ewmaMicros: raw.ewmaMicros,
+          p99Micros: raw.p99Micros,
+          lastMicros: raw.lastMicros,
+          maxMicros: raw.maxMicros,
+          estimateMicros: raw.estimateMicros < 0 ? null : raw.estimateMicros,
+        });
+      }
+    }
+    return { inlineBelowMicros: this.inlineBelowMicros, inFlight: this.inFlight, runs };
+  }
+
+  private convertInputs(inputs: Readonly<Record<string, TensorLike>>, options: PredictOptions): Record<string, Tensor> {
+    const sig = this.preparedSignature(options.signature ?? DEFAULT_SIGNATURE);
+    const tensors: Record<string, Tensor> = {};
+    for (const key of Object.keys(inputs)) {
+      const spec = Object.hasOwn(sig.info.inputs, key) ? sig.info.inputs[key] : undefined;
+      if (!spec) throw unknownInput(key, sig);
+      if (!spec.dtype) throw unsupportedDtype(key, spec);
+      tensors[key] = toTensor(inputs[key]!, spec.dtype, `input '${key}'`);
+    }
+    return tensors;
+  }
+
+  /**
+   * Validation, then the call written into the run buffer (run-io.ts) with `placement`; returns
+   * what session.run() and the outputs need. Throws JetserveError.
+   */
+  private prepareCall(inputs: Readonly<Record<string, Tensor>>, options: PredictOptions, placement: number): PreparedCall {
+    if (this.closing) throw new JetserveError('FAILED_PRECONDITION', `model ${this.source} has been disposed`);
+    const sig = this.preparedSignature(options.signature ?? DEFAULT_SIGNATURE);
+    const tensors = validateInputs(inputs, sig, this.validatesShapes);
+    const outputKeys = options.outputs ? [...options.outputs] : sig.outputKeys;
+    const outputEndpoints = options.outputs
+      ? outputKeys.map((key) => {
+          const endpoint = sig.outputEndpoints.get(key);
+          if (endpoint === undefined) throw unknownOutput(key, sig);
+          return endpoint;
+        })
+      : sig.allOutputEndpoints;
+    // The batch size of the cost slot: the first dimension of the first input that has one.
+    let rows = -1;
+    const data: TensorData[] = [];
+    for (let i = 0; i < tensors.length; i++) {
+      const tensor = tensors[i]!;
+      if (rows < 0 && tensor.shape.length > 0) rows = tensor.shape[0]!;
+      data.push(tensor.data);
+    }
+    writeRunCall(costSlot(sig.index, rows < 0 ? 1 : rows), placement, sig.inputEndpoints, tensors, outputEndpoints);
+    return { data, outputKeys };
   }
 
   /**
@@ -150,7 +291,7 @@ export class Model {
    */
   validate(inputs: Readonly<Record<string, Tensor>>, options: PredictOptions = {}): void {
     const sig = this.preparedSignature(options.signature ?? DEFAULT_SIGNATURE);
-    validateInputs(inputs, sig);
+    validateInputs(inputs, sig, this.validatesShapes);
     for (const key of options.outputs ?? []) {
       if (!sig.outputEndpoints.has(key)) throw unknownOutput(key, sig);
     }
@@ -169,7 +310,24 @@ export class Model {
   }
 }
 
-function prepareSignature(raw: NativeSignature): PreparedSignature {
+interface PreparedCall {
+  /** Each input's data, in the signature's input order (the rest of the call is in the run buffer). */
+  data: TensorData[];
+  outputKeys: string[];
+}
+
+function toOutputs(keys: string[], results: NativeTensorList): Record<string, Tensor> {
+  const out: Record<string, Tensor> = {};
+  for (let i = 0; i < keys.length; i++) {
+    const tfDtype = results[i * 3] as number;
+    const dtype: DType | undefined = dtypeFromTfEnum(tfDtype);
+    if (!dtype) throw new JetserveError('UNIMPLEMENTED', `output has unsupported TF dtype enum ${tfDtype}`);
+    out[keys[i]!] = { dtype, shape: results[i * 3 + 1] as number[], data: results[i * 3 + 2] } as Tensor;
+  }
+  return out;
+}
+
+function prepareSignature(name: string, index: number, raw: NativeSignature): PreparedSignature {
   const toSpec = (t: NativeSignature['inputs'][string]): TensorSpec => ({
     name: t.name,
     dtype: dtypeFromTfEnum(t.dtype),
@@ -184,19 +342,24 @@ function prepareSignature(raw: NativeSignature): PreparedSignature {
   for (const key of inputKeys) inputs[key] = toSpec(raw.inputs[key]!);
   for (const key of outputKeys) outputs[key] = toSpec(raw.outputs[key]!);
   return {
+    name,
+    index,
     info: { methodName: raw.methodName, inputs, outputs },
     inputKeys,
     inputEndpoints: inputKeys.map((k) => raw.inputs[k]!.endpoint),
     outputKeys,
     outputEndpoints: new Map(outputKeys.map((k) => [k, raw.outputs[k]!.endpoint])),
+    allOutputEndpoints: outputKeys.map((k) => raw.outputs[k]!.endpoint),
   };
 }
 
-function validateInputs(inputs: Readonly<Record<string, Tensor>>, sig: PreparedSignature): NativeTensor[] {
+/** The inputs in the signature's input order, checked against it; throws JetserveError. */
+function validateInputs(inputs: Readonly<Record<string, Tensor>>, sig: PreparedSignature, checkShapes: boolean): Tensor[] {
   for (const key of Object.keys(inputs)) {
-    if (!(key in sig.info.inputs)) throw unknownInput(key, sig);
+    if (!Object.hasOwn(sig.info.inputs, key)) throw unknownInput(key, sig);
   }
-  return sig.inputKeys.map((key) => {
+  const ordered: Tensor[] = [];
+  for (const key of sig.inputKeys) {
     const spec = sig.info.inputs[key]!;
     const tensor = inputs[key];
     if (!tensor) {
@@ -207,19 +370,14 @@ function validateInputs(inputs: Readonly<Record<string, Tensor>>, sig: PreparedS
       throw invalidArgument(`input '${key}' expects dtype ${spec.dtype} but got ${tensor.dtype}`);
     }
     assertConsistent(tensor, `input '${key}'`);
-    if (!shapeCompatible(spec.shape, tensor.shape)) {
+    if (checkShapes && !shapeCompatible(spec.shape, tensor.shape)) {
       throw invalidArgument(
         `input '${key}' expects shape ${formatShape(spec.shape)} but got ${formatShape(tensor.shape)}`,
       );
     }
-    return { dtype: TF_DATATYPE[tensor.dtype], shape: tensor.shape, data: tensor.data };
-  });
-}
-
-function fromNative(t: NativeTensor): Tensor {
-  const dtype: DType | undefined = dtypeFromTfEnum(t.dtype);
-  if (!dtype) throw new JetserveError('UNIMPLEMENTED', `output has unsupported TF dtype enum ${t.dtype}`);
-  return { dtype, shape: t.shape, data: t.data };
+    ordered.push(tensor);
+  }
+  return ordered;
 }
 
 function unknownInput(key: string, sig: PreparedSignature): JetserveError {
@@ -243,11 +401,18 @@ export function toJetserveError(err: unknown): JetserveError {
   return new JetserveError('INTERNAL', err instanceof Error ? err.message : String(err));
 }
 
+function inlineThreshold(options: PlacementOptions): number {
+  const problem = inlineBelowMicrosProblem(options.inlineBelowMicros);
+  if (problem) throw invalidArgument(problem);
+  return options.inlineBelowMicros ?? DEFAULT_INLINE_BELOW_MICROS;
+}
+
 export async function loadSavedModel(dir: string, options: LoadSavedModelOptions = {}): Promise<Model> {
+  const inlineBelowMicros = inlineThreshold(options);
   const config = encodeConfigProto(options);
   try {
     const session = await native().loadSavedModel(dir, options.tags ?? ['serve'], config);
-    return Model.fromSession(session, dir);
+    return Model.fromSession(session, dir, session.signatures(), inlineBelowMicros, options.validateShapes ?? true);
   } catch (err) {
     throw toJetserveError(err);
   }
@@ -261,6 +426,7 @@ export async function loadGraphDef(file: string, options: LoadGraphDefOptions): 
   if (inputs.length === 0 || outputs.length === 0) {
     throw invalidArgument('loadGraphDef needs at least one input and one output tensor name');
   }
+  const inlineBelowMicros = inlineThreshold(options);
   const config = encodeConfigProto(options);
   try {
     const session = await native().loadGraphDef(
@@ -273,6 +439,8 @@ export async function loadGraphDef(file: string, options: LoadGraphDefOptions): 
       session,
       file,
       aliasGraphDefSignature(session, options.signatureName ?? 'serving_default', inputs, outputs),
+      inlineBelowMicros,
+      options.validateShapes ?? true,
     );
   } catch (err) {
     throw toJetserveError(err);

@@ -14,6 +14,12 @@ export interface NativeTensor {
   data: TensorData;
 }
 
+/**
+ * Tensors as they cross into and out of run(): flat, [dtype, shape, data] per tensor (indexed
+ * access is cheaper than named properties through N-API).
+ */
+export type NativeTensorList = (number | number[] | TensorData)[];
+
 export interface NativeTensorInfo {
   /** Graph tensor name, e.g. "serving_default_x:0". */
   name: string;
@@ -31,11 +37,36 @@ export interface NativeSignature {
   outputs: Record<string, NativeTensorInfo>;
 }
 
+/** What the addon measured for one cost slot (see native/cost_model.h). */
+export interface NativeCostStats {
+  slot: number;
+  runs: number;
+  inlineRuns: number;
+  offloadedRuns: number;
+  ewmaMicros: number;
+  p99Micros: number;
+  lastMicros: number;
+  maxMicros: number;
+  /** max(EWMA, last); -1 while warming up. */
+  estimateMicros: number;
+}
+
 export interface NativeSession {
   /** Signatures parsed from the MetaGraphDef (SavedModel) or built from the given names (GraphDef). */
   signatures(): Record<string, NativeSignature>;
-  /** Runs on the native executor. Input tensors are adopted without copy when 64-byte aligned native blocks. */
-  run(inputEndpoints: number[], inputs: NativeTensor[], outputEndpoints: number[]): Promise<NativeTensor[]>;
+  /**
+   * Runs one signature; the call itself (cost slot, placement, endpoints, each input's dtype and
+   * dims) is in the run buffer (run-io.ts), `inputData` holds each input's data in endpoint order.
+   * Placement -1 runs on the calling thread always, 0 on the native executor always, n > 0 on the
+   * calling thread when the slot's measured cost is below n µs and no run of this session is on
+   * the executor. When it ran on the calling thread it returns undefined (the outputs are in the
+   * run buffer) or, when they do not fit there, the outputs; TF's errors throw. Otherwise it
+   * returns a promise of the outputs. Input tensors are adopted without copy when they are
+   * 64-byte aligned native blocks.
+   */
+  run(inputData: TensorData[]): NativeTensorList | undefined | Promise<NativeTensorList>;
+  /** Cost slots that have run at least once. */
+  costStats(): NativeCostStats[];
   /** Waits for in-flight runs, then closes and deletes the TF session. Idempotent. */
   close(): Promise<void>;
   /** Runs started and not yet completed. */
@@ -61,9 +92,25 @@ export interface NativeBinding {
   /** Data address of an ArrayBuffer (for tests proving zero copy). */
   addressOf(view: ArrayBufferView): bigint;
   stats(): NativeStats;
-  setExecutorThreads(count: number): void;
+  /**
+   * Stops this thread's executor (waits for runs and loads executing now, drops queued ones) and
+   * TF's profiler server when it runs.
+   */
+  shutdown(): void;
+  /** TF's C++ profiler server is exported by this TF library (native/profiler.cc). */
+  profilerAvailable(): boolean;
+  /** Starts TF's profiler gRPC server on [::]:port (one per process; did it bind? connect to see). */
+  startProfilerServer(port: number): void;
+  /** Shuts TF's profiler server down off the JS thread (a Profile call in flight ends first). */
+  stopProfilerServer(): Promise<void>;
   loadSavedModel(dir: string, tags: string[], config: Uint8Array): Promise<NativeSession>;
+  /** Registers this thread's run buffer (run-io.ts; layout in native/run_io.h). */
+  setRunIo(buffer: ArrayBuffer, headBytes: number): void;
   loadGraphDef(path: string, inputs: string[], outputs: string[], config: Uint8Array): Promise<NativeSession>;
+  /** Listeners on `port` now drop new SYNs (native/listen_guard.cc); -1 where unsupported. */
+  holdListenSockets(port: number): number;
+  /** Connections waiting in the accept queues of the listeners on `port`; -1 when unknown. */
+  listenQueueLength(port: number): number;
 }
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -91,7 +138,12 @@ export function native(): NativeBinding {
     // TF logs every op-registration/CPU-feature note at INFO; keep stderr for warnings unless asked.
     process.env.TF_CPP_MIN_LOG_LEVEL ??= '1';
     const require = createRequire(import.meta.url);
-    binding = require(locateAddon()) as NativeBinding;
+    const loaded = require(locateAddon()) as NativeBinding;
+    // process.exit() and uncaught exceptions run no env cleanup hooks: C exit() would destroy TF's
+    // static state under executor threads still inside TF_SessionRun. 'exit' listeners run before
+    // that, on this thread (a worker's process.exit() emits it in the worker).
+    process.on('exit', () => loaded.shutdown());
+    binding = loaded;
   }
   return binding;
 }

@@ -2,6 +2,13 @@
 // format, or the same content as JSON / YAML (chosen by file extension: .json, .yaml / .yml), or as
 // protobufjs decodes it from a gRPC ReloadConfigRequest. Every form becomes `ModelConfig[]`.
 // Mistakes are reported with the file, line and column (text format) or the field path (all forms).
+// A text-format ModelServerConfig mistake reads as TF Serving's does: protobuf's
+// "Error parsing text-format tensorflow.serving.ModelServerConfig: <line>:<col>: …" (jetserve's
+// detail after it), then "Invalid protobuf file: '<file>'"; the checks after parsing use TF
+// Serving's ServerCore messages ("Illegal to list model …", "Expected model … absolute path …").
+//
+// TF Serving's logging_config (request logging) is read too: log_collector_config { type: "file"
+// filename_prefix: "/logs/m" } sampling_config { sampling_rate: 0.01 } (request-logger.ts).
 //
 // jetserve extensions (JSON / YAML / text format alike, inside a `config`):
 //   traffic_split { key: "1" value: 90 } …  weighted split of unversioned requests between versions
@@ -11,6 +18,7 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { extname, isAbsolute, join, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { invalidArgument, JetserveError } from '../errors.js';
+import { nameProblem, unsafeName } from './names.js';
 
 /** FileSystemStoragePathSourceConfig.ServableVersionPolicy. Default: latest { num_versions: 1 }. */
 export type VersionPolicy =
@@ -32,7 +40,20 @@ export interface ModelConfig {
   trafficSplit?: Record<number, number>;
   /** Mirror `percent` % of unversioned requests to `version`; results only feed diff metrics. */
   shadow?: { version: number; percent: number };
+  /** TF Serving's request logging: PredictionLog records of a sampled share of requests. */
+  loggingConfig?: LoggingConfig;
 }
+
+/** ModelConfig.logging_config as jetserve serves it (log collector type "file"). */
+export interface LoggingConfig {
+  /** log_collector_config.filename_prefix: files are <prefix>-<pid>-<n>.tfrecord. */
+  filenamePrefix: string;
+  /** sampling_config.sampling_rate: share of requests logged, 0 to 1 (unset: 0, nothing). */
+  samplingRate: number;
+}
+
+/** The log collector type jetserve implements (TF Serving's open-source build registers none). */
+export const FILE_LOG_COLLECTOR = 'file';
 
 export class ConfigError extends JetserveError {
   constructor(message: string) {
@@ -68,7 +89,7 @@ const SCHEMA: TextSchema = {
     model_platform: { kind: 'string' },
     model_version_policy: { kind: { message: 'ServableVersionPolicy' } },
     version_labels: { kind: 'int', map: { key: 'string', value: 'int' } },
-    logging_config: { kind: { message: 'Any' } },
+    logging_config: { kind: { message: 'LoggingConfig' } },
     traffic_split: { kind: 'int', map: { key: 'int', value: 'float' } },
     shadow: { kind: { message: 'Shadow' } },
   },
@@ -81,6 +102,18 @@ const SCHEMA: TextSchema = {
   All: {},
   Specific: { versions: { kind: 'int', repeated: true } },
   Shadow: { version: { kind: 'int' }, percent: { kind: 'float' } },
+  LoggingConfig: {
+    log_collector_config: { kind: { message: 'LogCollectorConfig' } },
+    sampling_config: { kind: { message: 'SamplingConfig' } },
+    custom_logging_config: { kind: { message: 'Any' } },
+  },
+  LogCollectorConfig: { type: { kind: 'string' }, filename_prefix: { kind: 'string' } },
+  SamplingConfig: {
+    sampling_rate: { kind: 'float' },
+    attributes: { kind: 'int' },
+    per_task_sampling_configs: { kind: { message: 'PerTaskSamplingConfig' }, repeated: true },
+  },
+  PerTaskSamplingConfig: { dc: { kind: 'string' }, task_index: { kind: 'int' }, sampling_rate: { kind: 'float' } },
 };
 
 interface Token {
@@ -91,13 +124,16 @@ interface Token {
   col: number;
 }
 
-function tokenize(src: string, file: string): Token[] {
+/** Formats a text-format mistake at line:col (1-based) into the ConfigError message. */
+type TextError = (line: number, col: number, message: string) => string;
+
+function tokenize(src: string, error: TextError): Token[] {
   const tokens: Token[] = [];
   let i = 0;
   let line = 1;
   let lineStart = 0;
   const fail = (msg: string): never => {
-    throw new ConfigError(`${file}:${line}:${i - lineStart + 1}: ${msg}`);
+    throw new ConfigError(error(line, i - lineStart + 1, msg));
   };
   while (i < src.length) {
     const c = src[i]!;
@@ -151,21 +187,34 @@ function tokenize(src: string, file: string): Token[] {
 
 /** Parses TF Serving's text-format ModelServerConfig into a plain object (snake_case fields). */
 export function parseTextConfig(src: string, file = '<config>'): Record<string, unknown> {
-  return parseTextProto(src, file, SCHEMA, 'ModelServerConfig');
+  return parseTextProto(src, file, SCHEMA, 'ModelServerConfig', 'tensorflow.serving.ModelServerConfig');
 }
 
 /**
  * Parses a protobuf text-format message of type `root` described by `schema` (other TF Serving
  * config files: MonitoringConfig, …) into a plain object with snake_case fields. Mistakes, unknown
- * fields included, throw a ConfigError naming file:line:col and the field.
+ * fields included, throw a ConfigError naming file:line:col and the field; with `protoName` (the
+ * message's full name) in TF Serving's words instead: "Error parsing text-format <protoName>:
+ * line:col: …; Invalid protobuf file: '<file>'".
  */
-export function parseTextProto(src: string, file: string, schema: TextSchema, root: string): Record<string, unknown> {
+export function parseTextProto(
+  src: string,
+  file: string,
+  schema: TextSchema,
+  root: string,
+  protoName?: string,
+): Record<string, unknown> {
   if (!schema[root]) throw new Error(`parseTextProto: no message type '${root}' in the schema`);
-  const tokens = tokenize(src, file);
+  const error: TextError = protoName
+    ? (line, col, msg) => `Error parsing text-format ${protoName}: ${line}:${col}: ${msg}; Invalid protobuf file: '${file}'`
+    : (line, col, msg) => `${file}:${line}:${col}: ${msg}`;
+  const tokens = tokenize(src, error);
   let pos = 0;
-  const where = (t: Token | undefined) => (t ? `${file}:${t.line}:${t.col}` : `${file}: at end of file`);
   const fail = (t: Token | undefined, msg: string): never => {
-    throw new ConfigError(`${where(t)}: ${msg}`);
+    if (t) throw new ConfigError(error(t.line, t.col, msg));
+    // protobuf reports the end of input at its line and column
+    const lines = src.split('\n');
+    throw new ConfigError(protoName ? error(lines.length, lines.at(-1)!.length + 1, msg) : `${file}: at end of file: ${msg}`);
   };
   const peek = () => tokens[pos];
   const next = () => tokens[pos++];
@@ -360,8 +409,12 @@ export function modelConfigsFromObject(root: unknown, source = 'config'): ModelC
     }
     const name = field(c, 'name');
     if (typeof name !== 'string' || !name) throw new ConfigError(`${path}.name must be a non-empty string`);
+    const nameError = unsafeName(name, `${path}.name`);
+    if (nameError) throw new ConfigError(nameError.message);
     const p = `${source}: model ${name}${line}`;
-    if (seen.has(name)) throw new ConfigError(`${p}: duplicate model name (also config[${seen.get(name)}]); model names must be unique`);
+    if (seen.has(name)) {
+      throw new ConfigError(`Illegal to list model ${name} multiple times in config list (${source}: config[${seen.get(name)}] and config[${i}])`);
+    }
     seen.set(name, i);
     const basePath = field(c, 'base_path');
     if (typeof basePath !== 'string' || !basePath) throw new ConfigError(`${p}: base_path must be a non-empty string`);
@@ -401,6 +454,8 @@ export function modelConfigsFromObject(root: unknown, source = 'config'): ModelC
       out.versionLabels = {};
       for (const [k, v] of Object.entries(labels)) {
         if (!k) throw new ConfigError(`${p}: version_labels has an empty label`);
+        const labelError = unsafeName(k, `${p}: version label`);
+        if (labelError) throw new ConfigError(labelError.message);
         out.versionLabels[k] = toInt(v, `${p}: version_labels.${k}`);
       }
     }
@@ -424,8 +479,45 @@ export function modelConfigsFromObject(root: unknown, source = 'config'): ModelC
       if (!(percent >= 0 && percent <= 100)) throw new ConfigError(`${p}: shadow.percent must be between 0 and 100`);
       out.shadow = { version, percent };
     }
+    const logging = field(c, 'logging_config');
+    if (logging !== undefined && logging !== null) out.loggingConfig = loggingConfigOf(logging, p);
     return out;
   });
+}
+
+/** logging_config, checked: a "file" collector with a prefix, a rate in [0, 1]. */
+function loggingConfigOf(logging: unknown, p: string): LoggingConfig {
+  if (!isObject(logging)) throw new ConfigError(`${p}: logging_config must be { log_collector_config, sampling_config }`);
+  const custom = field(logging, 'custom_logging_config');
+  if (custom !== undefined && custom !== null) throw new ConfigError(`${p}: logging_config.custom_logging_config is not supported`);
+  const collector = field(logging, 'log_collector_config');
+  if (!isObject(collector)) throw new ConfigError(`${p}: logging_config.log_collector_config is required ({ type: "${FILE_LOG_COLLECTOR}" filename_prefix: "/path/prefix" })`);
+  const type = field(collector, 'type') ?? '';
+  if (type !== FILE_LOG_COLLECTOR) {
+    throw new ConfigError(
+      `${p}: logging_config.log_collector_config.type '${String(type)}' is not supported: jetserve's collector is "${FILE_LOG_COLLECTOR}" (PredictionLog records in TFRecord files)`,
+    );
+  }
+  const prefix = field(collector, 'filename_prefix');
+  if (typeof prefix !== 'string' || prefix === '') {
+    throw new ConfigError(`${p}: logging_config.log_collector_config.filename_prefix must be a non-empty path prefix`);
+  }
+  if (prefix.includes('\0')) throw new ConfigError(`${p}: logging_config.log_collector_config.filename_prefix contains a NUL byte`);
+  const sampling = field(logging, 'sampling_config');
+  let samplingRate = 0;
+  if (sampling !== undefined && sampling !== null) {
+    if (!isObject(sampling)) throw new ConfigError(`${p}: logging_config.sampling_config must be { sampling_rate }`);
+    const perTask = field(sampling, 'per_task_sampling_configs');
+    if (Array.isArray(perTask) ? perTask.length > 0 : perTask !== undefined && perTask !== null) {
+      throw new ConfigError(`${p}: logging_config.sampling_config.per_task_sampling_configs is not supported (jetserve has no data-center / task identity)`);
+    }
+    const rate = field(sampling, 'sampling_rate');
+    samplingRate = rate === undefined || rate === null ? 0 : Number(rate);
+    if (!(samplingRate >= 0 && samplingRate <= 1)) {
+      throw new ConfigError(`${p}: logging_config.sampling_config.sampling_rate must be between 0 and 1, not ${String(rate)}`);
+    }
+  }
+  return { filenamePrefix: resolve(prefix), samplingRate };
 }
 
 /** Parses config text in the format its file name implies (.json, .yaml/.yml, else text format). */
@@ -461,7 +553,7 @@ export function readModelConfigFile(file: string): ModelConfig[] {
   const configs = parseModelConfig(text, file);
   for (const c of configs) {
     if (!isAbsolute(c.basePath) && !/^[a-z][\w+.-]*:\/\//i.test(c.basePath)) {
-      throw new ConfigError(`${file}: model ${c.name}: base_path '${c.basePath}' must be an absolute path`);
+      throw new ConfigError(`Expected model ${c.name} to have an absolute path or URI; got base_path()=${c.basePath} (${file})`);
     }
   }
   return configs;
@@ -489,7 +581,8 @@ export function repositoryModelConfigs(root: string): ModelConfig[] {
     }
   };
   return entries
-    .filter((e) => !e.name.startsWith('.') && isDir(e.name, e.isDirectory(), e.isSymbolicLink()))
+    // hidden directories, and names that could not be model names (names.ts), are not models
+    .filter((e) => !e.name.startsWith('.') && nameProblem(e.name) === undefined && isDir(e.name, e.isDirectory(), e.isSymbolicLink()))
     .map((e) => e.name)
     .sort()
     .map((name) => ({ name, basePath: join(resolve(root), name) }));

@@ -1,10 +1,11 @@
-// What front ends need from the model manager: resolve a request's model spec to one loaded
-// version (a "servable"), and report versions' states. The manager (manager.ts) implements it;
-// the lifecycle work (policies, labels, hot swap) grows behind this interface.
+// What a request runs on: a model spec resolves to one loaded version (a "servable"), which runs a
+// signature through its runner. The manager (manager.ts) implements ModelResolver; the version
+// harness (harness.ts) is the Servable; a runner factory (src/batching's Batching, handed in by the
+// composition root) makes each version's runner. The other services the manager offers front
+// ends (readiness, statistics, repository, shadow, config reloads) are in capabilities.ts.
 
 import type { Model } from '../engine/model.js';
 import type { Tensor } from '../engine/tensor.js';
-import type { ModelStatistics } from './statistics.js';
 
 /** Which servable a request asks for: latest version when neither version nor label is given. */
 export interface ModelSpec {
@@ -23,24 +24,76 @@ export interface VersionStatus {
   error: { code: string; message: string } | null;
 }
 
+/** Options passed to each run; `deadline` is an absolute Date.now() timestamp in ms. */
+export interface RunOptions {
+  signature: string;
+  outputs?: readonly string[];
+  deadline?: number;
+  /** Aborted when the caller gave up (client cancel): a run not yet started is dropped (CANCELLED). */
+  signal?: AbortSignal;
+  /** Called when the run starts executing, after any batching queue (tracing's queue / run split). */
+  onStart?: () => void;
+}
+
+/** Called exactly once with a run's outputs, or with its error (outputs undefined). */
+export type RunCallback = (err: unknown, outputs: Record<string, Tensor> | undefined) => void;
+
 /** One loaded, AVAILABLE model version. */
 export interface Servable {
   name: string;
   version: number;
   model: Model;
   /**
-   * Runs a signature through the version's batcher (when batching is on) or directly.
+   * Runs a signature through the version's runner (a batcher when batching is on) or the model.
    * Front ends call this, never model.run, so batching and in-flight accounting apply.
    */
-  run(
-    inputs: Readonly<Record<string, Tensor>>,
-    options: { signature: string; outputs?: readonly string[]; deadline?: number },
-  ): Promise<Record<string, Tensor>>;
+  run(inputs: Readonly<Record<string, Tensor>>, options: RunOptions): Promise<Record<string, Tensor>>;
+  /**
+   * run() with a callback instead of a promise, for front ends that answer from the callback (the
+   * REST predict route): the promises of the version and its batcher, and their reactions, are
+   * not made. `done` may be called before runWith returns (a request refused at once). Absent:
+   * use run().
+   */
+  runWith?(inputs: Readonly<Record<string, Tensor>>, options: RunOptions, done: RunCallback): void;
+  /**
+   * --enable_signature_method_name_check: Classify / Regress / Predict insist on the signature's
+   * method_name (example-methods.ts). Absent or false: only its inputs and outputs are checked.
+   */
+  readonly signatureMethodNameCheck?: boolean;
   /**
    * A request resolved to this version was refused before its run (input validation, decoding):
    * counted as a failed inference in the statistics (statistics.ts), with no duration.
    */
   rejected?(): void;
+}
+
+/** Whatever executes a version's runs in place of Model.run (Model.run's contract plus a deadline). */
+export interface ServableRunner {
+  run(inputs: Readonly<Record<string, Tensor>>, options: RunOptions): Promise<Record<string, Tensor>>;
+  /** run() with a callback (Servable.runWith); absent: the version calls run(). */
+  runWith?(inputs: Readonly<Record<string, Tensor>>, options: RunOptions, done: RunCallback): void;
+  /**
+   * The runner's own counts, when it shares model executions between requests (a batcher): the
+   * version's statistics take their execution count and queue time from here. Absent: each run is
+   * one execution and nothing queues.
+   */
+  readonly metrics?: RunnerCounters;
+}
+
+/** The counters a batching runner keeps per version (src/batching/metrics.ts BatchingMetrics). */
+export interface RunnerCounters {
+  /** Model executions made (a batch is one; reruns count too). */
+  readonly tfRuns: number;
+  /** Total time requests waited before their execution started, in µs. */
+  readonly queueTimeMicros: number;
+}
+
+/**
+ * Makes the runner of each version the manager loads (src/batching's Batching: one shared batch
+ * scheduler for every version). Without one, each run goes straight to the version's Model.
+ */
+export interface ServableRunnerFactory {
+  runnerFor(model: Model): ServableRunner;
 }
 
 export interface ModelResolver {
@@ -52,56 +105,4 @@ export interface ModelResolver {
   modelNames(): string[];
   /** Labels → version for a model. */
   labels(name: string): Record<string, number>;
-}
-
-/** One model in the repository index (Triton's shape: version absent when none is loaded). */
-export interface RepositoryIndexEntry {
-  name: string;
-  version?: string;
-  /** "READY", "UNAVAILABLE" or "LOADING". */
-  state: string;
-  /** "unloaded", a load error, or "". */
-  reason: string;
-}
-
-/**
- * What the KServe / Triton model repository API needs from the manager (ModelManager implements
- * it); both the REST and the gRPC front end serve it. Failures are JetserveErrors (NOT_FOUND for
- * a model that is neither configured nor a repository directory).
- */
-export interface RepositorySource {
-  /** Every model with its state, sorted by name. */
-  repositoryIndex(): RepositoryIndexEntry[];
-  /**
-   * Loads (again) or adds a model; resolves once its versions are AVAILABLE. `parameterNames` are
-   * the load request's parameter keys (Triton's "config" / "file:<path>" overrides are refused).
-   */
-  repositoryLoad(name: string, parameterNames?: readonly string[]): Promise<void>;
-  /** Unloads every version of a model (draining in-flight requests); it stays listed. */
-  repositoryUnload(name: string): Promise<void>;
-}
-
-/** The repository API of a model source, when it has one (duck-typed: front ends take a resolver). */
-export function repositorySourceOf(models: object): RepositorySource | undefined {
-  const source = models as Partial<RepositorySource>;
-  return typeof source.repositoryIndex === 'function' &&
-    typeof source.repositoryLoad === 'function' &&
-    typeof source.repositoryUnload === 'function'
-    ? (source as RepositorySource)
-    : undefined;
-}
-
-/**
- * Triton's statistics extension (statistics.ts): ModelManager implements it; the REST and gRPC
- * front ends serve it. Throws JetserveError NOT_FOUND for an unknown model or version.
- */
-export interface StatisticsSource {
-  /** Every loaded version's statistics (name undefined), a model's, or one version's. */
-  modelStatistics(name?: string, version?: number): ModelStatistics[];
-}
-
-/** The statistics of a model source, when it keeps them (duck-typed, as repositorySourceOf). */
-export function statisticsSourceOf(models: object): StatisticsSource | undefined {
-  const source = models as Partial<StatisticsSource>;
-  return typeof source.modelStatistics === 'function' ? (source as StatisticsSource) : undefined;
 }

@@ -25,12 +25,10 @@
 //   last_inference   ms since the epoch at which the last run finished (0: never).
 // Sums are JS numbers of integer ns: exact up to 2^53 ns (~104 days of cumulative run time), and
 // still serialized as integers beyond that (JSON numbers / uint64).
+// collectStatistics answers the extension's queries over the manager's models.
 
-/** The per-version counters the batcher keeps (src/batching/metrics.ts BatchingMetrics). */
-export interface BatcherCounters {
-  readonly tfRuns: number;
-  readonly queueTimeMicros: number;
-}
+import { notFound } from '../errors.js';
+import type { RunnerCounters, VersionState } from './servable.js';
 
 export interface StatisticDuration {
   count: number;
@@ -77,14 +75,14 @@ export class VersionStatistics {
   /** performance.now() at which the last run finished (0: never). */
   lastFinished = 0;
   /** The version's batcher counters while batching is on (kept after unload: they stop moving). */
-  batcher: BatcherCounters | undefined;
+  runnerCounters: RunnerCounters | undefined;
 
   /** A run that succeeded: `ms` its wall time, `rows` its inference count, `now` performance.now(). */
   success(ms: number, rows: number, now: number): void {
     this.successCount++;
     this.successNs += Math.round(ms * 1e6);
     this.inferenceCount += rows;
-    if (this.batcher === undefined) this.directRuns++;
+    if (this.runnerCounters === undefined) this.directRuns++;
     this.lastFinished = now;
   }
 
@@ -92,7 +90,7 @@ export class VersionStatistics {
   failure(ms: number, now: number): void {
     this.failCount++;
     this.failNs += Math.round(ms * 1e6);
-    if (this.batcher === undefined) this.directRuns++;
+    if (this.runnerCounters === undefined) this.directRuns++;
     this.lastFinished = now;
   }
 
@@ -104,14 +102,14 @@ export class VersionStatistics {
 
   snapshot(name: string, version: number): ModelStatistics {
     const count = this.successCount;
-    const queueNs = this.batcher ? this.batcher.queueTimeMicros * 1000 : 0;
+    const queueNs = this.runnerCounters ? this.runnerCounters.queueTimeMicros * 1000 : 0;
     const zero = (): StatisticDuration => ({ count: 0, ns: 0 });
     return {
       name,
       version: String(version),
       last_inference: this.lastFinished === 0 ? 0 : Math.round(performance.timeOrigin + this.lastFinished),
       inference_count: this.inferenceCount,
-      execution_count: this.directRuns + (this.batcher ? this.batcher.tfRuns : 0),
+      execution_count: this.directRuns + (this.runnerCounters ? this.runnerCounters.tfRuns : 0),
       inference_stats: {
         success: { count, ns: this.successNs },
         fail: { count: this.failCount, ns: this.failNs },
@@ -134,4 +132,38 @@ export function requestRows(inputs: Readonly<Record<string, { readonly shape: re
     return shape.length > 0 ? shape[0]! : 1;
   }
   return 1;
+}
+
+/** What collectStatistics reads of a version (the harness, harness.ts). */
+export interface StatisticsOwner {
+  readonly version: number;
+  readonly state: VersionState;
+  statistics(): ModelStatistics;
+}
+
+/**
+ * Statistics of the loaded (AVAILABLE or draining) versions: every model's when `name` is
+ * undefined, else that model's (every loaded version, or `version`). Sorted by name, then
+ * version. NOT_FOUND with KServe's wording for an unknown model, or one without such a version.
+ */
+export function collectStatistics(
+  models: ReadonlyMap<string, { readonly versions: ReadonlyMap<number, StatisticsOwner> }>,
+  name?: string,
+  version?: number,
+): ModelStatistics[] {
+  const live = (v: StatisticsOwner) => v.state === 'AVAILABLE' || v.state === 'UNLOADING';
+  const byVersion = (a: StatisticsOwner, b: StatisticsOwner) => a.version - b.version;
+  if (name === undefined) {
+    const names = [...models.keys()].sort();
+    return names.flatMap((n) => [...models.get(n)!.versions.values()].filter(live).sort(byVersion).map((v) => v.statistics()));
+  }
+  const model = models.get(name);
+  if (version !== undefined) {
+    const v = model?.versions.get(version);
+    if (!v || !live(v)) throw notFound(`Request for unknown model: '${name}' version ${version} is not found`);
+    return [v.statistics()];
+  }
+  const versions = model ? [...model.versions.values()].filter(live).sort(byVersion) : [];
+  if (versions.length === 0) throw notFound(`Request for unknown model: '${name}' is not found`);
+  return versions.map((v) => v.statistics());
 }

@@ -10,9 +10,10 @@ import { basename, dirname, join } from 'node:path';
 import { DEFAULT_SIGNATURE } from '../engine/signature.js';
 import type { Model } from '../engine/model.js';
 import { asJetserveError, JetserveError } from '../errors.js';
-import { decodePredictInputs, scanPredictRequest } from '../proto/predict.js';
-import { WireReader, WT_LEN } from '../proto/wire.js';
-import { classifyOrRegress, multiInference } from './example-methods.js';
+import { decodePredictInputs, scanPredictRequest } from '../wire/protobuf/predict.js';
+import { WireReader, WT_LEN } from '../wire/protobuf/primitives.js';
+import { readTfRecords } from '../wire/tfrecord.js';
+import { checkPredictSignature, classifyOrRegress, multiInference } from './example-methods.js';
 import type { Servable } from './servable.js';
 
 export interface WarmupOptions {
@@ -23,55 +24,15 @@ export interface WarmupOptions {
    * code), when the version has a warmup file (monitoring: model_warmup_latency).
    */
   observe?: (versionDir: string, micros: number, status: string) => void;
+  /** --enable_signature_method_name_check for the replayed classify / regress / predict requests. */
+  signatureMethodNameCheck?: boolean;
 }
 
 export const WARMUP_FILE = join('assets.extra', 'tf_serving_warmup_requests');
 export const MAX_WARMUP_RECORDS = 1000;
 
-const CRC_TABLE = (() => {
-  const t = new Uint32Array(256);
-  for (let i = 0; i < 256; i++) {
-    let c = i;
-    for (let k = 0; k < 8; k++) c = c & 1 ? (c >>> 1) ^ 0x82f63b78 : c >>> 1;
-    t[i] = c >>> 0;
-  }
-  return t;
-})();
-
-/** CRC-32C (Castagnoli), as TFRecord uses. */
-export function crc32c(buf: Uint8Array): number {
-  let c = 0xffffffff;
-  for (let i = 0; i < buf.length; i++) c = CRC_TABLE[(c ^ buf[i]!) & 0xff]! ^ (c >>> 8);
-  return (c ^ 0xffffffff) >>> 0;
-}
-
-function maskedCrc(buf: Uint8Array): number {
-  const c = crc32c(buf);
-  return ((((c >>> 15) | (c << 17)) >>> 0) + 0xa282ead8) >>> 0;
-}
-
-/** Splits a TFRecord file into its records, checking both CRCs (DATA_LOSS when anything is off). */
-export function readTfRecords(buf: Buffer, file: string): Buffer[] {
-  const records: Buffer[] = [];
-  let pos = 0;
-  while (pos < buf.length) {
-    if (pos + 12 > buf.length) throw new JetserveError('DATA_LOSS', `${file}: truncated record header at byte ${pos}`);
-    const header = buf.subarray(pos, pos + 8);
-    const len = Number(buf.readBigUInt64LE(pos));
-    if (buf.readUInt32LE(pos + 8) !== maskedCrc(header)) {
-      throw new JetserveError('DATA_LOSS', `${file}: corrupted record ${records.length} at byte ${pos} (length checksum mismatch)`);
-    }
-    const start = pos + 12;
-    if (start + len + 4 > buf.length) throw new JetserveError('DATA_LOSS', `${file}: truncated record ${records.length} at byte ${pos}`);
-    const data = buf.subarray(start, start + len);
-    if (buf.readUInt32LE(start + len) !== maskedCrc(data)) {
-      throw new JetserveError('DATA_LOSS', `${file}: corrupted record ${records.length} at byte ${pos} (data checksum mismatch)`);
-    }
-    records.push(data);
-    pos = start + len + 4;
-  }
-  return records;
-}
+// the TFRecord container lives in src/wire/tfrecord.ts (request logs write it); re-exported for callers of this module
+export { crc32c, readTfRecords } from '../wire/tfrecord.js';
 
 const LOG_TYPES: Record<number, string> = {
   2: 'classify_log',
@@ -121,6 +82,7 @@ async function replay(target: Servable, type: string, request: Buffer): Promise<
     case 'predict_log': {
       const req = scanPredictRequest(request);
       const signature = req.modelSpec?.signatureName || DEFAULT_SIGNATURE;
+      checkPredictSignature(target, signature);
       await target.run(decodePredictInputs(req), { signature, ...(req.outputFilter.length ? { outputs: req.outputFilter } : {}) });
       return;
     }
@@ -166,6 +128,7 @@ async function replayFile(model: Model, versionDir: string, file: string, option
     version: Number(basename(versionDir)) || 0,
     model,
     run: (inputs, runOptions) => model.run(inputs, runOptions),
+    signatureMethodNameCheck: options.signatureMethodNameCheck ?? false,
   };
   for (let i = 0; i < records.length; i++) {
     let log: { request?: Buffer; type: string };

@@ -1,4 +1,13 @@
 // A set of metric families with unique names, exposed together as one Prometheus text page.
+//
+// Why not prom-client: `npm run bench:metrics` (bench/metrics.ts) measures both on the same
+// families and series in one process, alternating rounds. On a shared 2-core machine, 2 runs of 5
+// rounds: recording one request (request_count +1 and a 33-bucket latency observation on label
+// children kept from the first request) cost prom-client a median 9.9× and 10.1× this registry's
+// time (rounds 6.6–13.0×: prom-client's children hash their label values on every call), and
+// rendering a 750 KB page (20 models × 8 APIs of latency histograms) 3.0× and 4.3× (2.9–6.4×).
+// Both costs sit on the serving path or the event loop, so the hand-written registry stays; the
+// runtime metrics (runtime-metrics.ts) use prom-client's default metric names instead.
 
 import { Counter, type MetricOptions } from './counter.js';
 import { ExpositionWriter, type Collectable } from './exposition.js';

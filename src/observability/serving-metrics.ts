@@ -11,8 +11,15 @@
 //   :tensorflow:serving:model_warmup_latency{model_path,status}      histogram, µs
 //   :tensorflow:serving:batching_session:wrapped_run_count           counter, TF runs by the batcher
 //   :jetserve:model_version_state{model_name,version,state}          gauge, 1 for the current state
+//   :jetserve:engine:run_cost_microseconds{model_name,version,signature,batch_size,stat}
+//                                                                    gauge, the engine's measured
+//                                                                    TF run time (stat ewma | p99)
 //   :jetserve:batching:*                                             the batcher's counters
 //   :jetserve:shadow:*{model_name}                                   shadow mode's diff metrics
+//   :jetserve:model_memory_bytes{model_name,version}                 gauge, resident memory each load took
+//   :jetserve:model_inflight_requests{model_name}                    gauge, requests running or queued
+//   :jetserve:model_memory_budget_bytes, :jetserve:model_memory_used_bytes
+//   process_*, nodejs_*                                              runtime-metrics.ts (attachRuntime)
 //
 // Front ends get a RequestRecorder per (model, API, entrypoint) once and keep it: counting a
 // request is then two additions and a histogram observation, with no lookup and no allocation.
@@ -20,11 +27,15 @@
 import { loadSavedModel } from '../engine/model.js';
 import { ERROR_CODES, type ErrorCode } from '../errors.js';
 import type { BatchingMetrics } from '../batching/metrics.js';
-import type { ModelLoader, ModelManagerOptions, RunObserver, ShadowMetrics } from '../models/manager.js';
+import type { ResourceReport, ResourceSource, ShadowSource } from '../models/capabilities.js';
+import type { ModelLoader, RunObserver } from '../models/harness.js';
+import type { ModelManagerOptions } from '../models/manager.js';
 import type { ModelResolver, Servable, VersionState } from '../models/servable.js';
+import type { ShadowMetrics } from '../models/shadow.js';
 import type { Counter, CounterChild } from './counter.js';
 import { exponentialBuckets, type Histogram, type HistogramChild } from './histogram.js';
 import { Registry } from './registry.js';
+import { registerRuntimeMetrics, type RuntimeMetrics } from './runtime-metrics.js';
 
 export type Entrypoint = 'REST' | 'GRPC';
 
@@ -98,12 +109,8 @@ export class RequestRecorder {
   }
 }
 
-/** What attachManager reads at scrape time (ModelManager has all of it). */
-export interface MonitoredModelSource extends Pick<ModelResolver, 'modelNames' | 'status'> {
-  readonly batching?: { readonly metrics: BatchingMetrics } | undefined;
-  /** A model's shadow configuration and output-diff metrics (ModelManager.model). */
-  model?(name: string): { readonly shadow?: unknown; readonly shadowMetrics: ShadowMetrics } | undefined;
-}
+/** What attachManager reads at scrape time (ModelManager implements it; resources() is optional). */
+export interface MonitoredModelSource extends Pick<ModelResolver, 'modelNames' | 'status' | 'resolve'>, ShadowSource, Partial<ResourceSource> {}
 
 export class ServingMetrics {
   readonly registry: Registry;
@@ -115,6 +122,8 @@ export class ServingMetrics {
   readonly warmupLatency: Histogram;
   private readonly models = new Map<string, ModelEntry>();
   private attached = false;
+  private batchingAttached = false;
+  private runtime: RuntimeMetrics | undefined;
 
   constructor(registry: Registry = new Registry()) {
     this.registry = registry;
@@ -221,8 +230,8 @@ export class ServingMetrics {
   }
 
   /**
-   * Exposes a model source's state, read at scrape time: every version's state and, when it
-   * batches, the batcher's metrics. Once per ServingMetrics.
+   * Exposes a model source's state, read at scrape time: every version's state and the shadow
+   * diff metrics. Once per ServingMetrics.
    */
   attachManager(source: MonitoredModelSource): void {
     if (this.attached) throw new Error('ServingMetrics.attachManager: a model source is already attached');
@@ -249,9 +258,59 @@ export class ServingMetrics {
         }
       },
     );
-    if (source.model) this.attachShadow(source as Required<Pick<MonitoredModelSource, 'model' | 'modelNames'>>);
-    const batching = source.batching;
-    if (!batching) return;
+    this.attachRunCosts(source);
+    this.attachShadow(source);
+    if (source.resources) this.attachResources(() => source.resources!());
+  }
+
+  /**
+   * Process and Node runtime metrics (runtime-metrics.ts: CPU, memory, fds, event-loop delay, GC,
+   * heap). Once per ServingMetrics; close() stops their observers.
+   */
+  attachRuntime(): void {
+    if (this.runtime) throw new Error('ServingMetrics.attachRuntime: the runtime metrics are already attached');
+    this.runtime = registerRuntimeMetrics(this.registry);
+  }
+
+  /** Stops what the runtime metrics observe between scrapes (GC, event-loop delay). Idempotent. */
+  close(): void {
+    this.runtime?.stop();
+  }
+
+  /** Per-model memory and in-flight gauges, and the memory budget, read at scrape time. */
+  private attachResources(read: () => ResourceReport): void {
+    const reg = this.registry;
+    reg.collectedGauge(
+      {
+        name: ':jetserve:model_memory_bytes',
+        help: 'jetserve: resident (anonymous) memory each loaded version took across its load and warmup, in bytes.',
+        labelNames: ['model_name', 'version'],
+      },
+      (emit) => {
+        for (const m of read().models) for (const v of m.versions) if (v.state === 'AVAILABLE') emit([m.name, String(v.version)], v.memoryBytes);
+      },
+    );
+    reg.collectedGauge(
+      { name: ':jetserve:model_inflight_requests', help: 'jetserve: requests of each model running or queued now, over all its versions.', labelNames: ['model_name'] },
+      (emit) => {
+        for (const m of read().models) emit([m.name], m.inFlight);
+      },
+    );
+    reg.collectedGauge(
+      { name: ':jetserve:model_memory_budget_bytes', help: 'jetserve: --model_memory_budget_mb in bytes (0: no budget).' },
+      (emit) => emit([], read().memoryBudgetBytes),
+    );
+    reg.collectedGauge(
+      { name: ':jetserve:model_memory_used_bytes', help: 'jetserve: memory the loaded and loading versions hold of the budget, in bytes.' },
+      (emit) => emit([], read().memoryUsedBytes),
+    );
+  }
+
+  /** Exposes the batcher's metrics (the server's one Batching), read at scrape time. Once per ServingMetrics. */
+  attachBatching(batching: { readonly metrics: BatchingMetrics }): void {
+    if (this.batchingAttached) throw new Error('ServingMetrics.attachBatching: batching is already attached');
+    this.batchingAttached = true;
+    const reg = this.registry;
     const m = () => batching.metrics;
     const counter = (name: string, help: string, value: () => number) =>
       reg.collectedCounter({ name, help }, (emit) => emit([], value()));
@@ -281,15 +340,53 @@ export class ServingMetrics {
   }
 
   /**
+   * The engine's cost model (Model.stats()): per AVAILABLE version, signature and batch-size
+   * bucket, the EWMA and p99 of the TF run time the inline placement policy decides by.
+   */
+  private attachRunCosts(source: MonitoredModelSource): void {
+    this.registry.collectedGauge(
+      {
+        name: ':jetserve:engine:run_cost_microseconds',
+        help: 'jetserve: measured TF run time per signature and batch-size bucket (stat ewma: moving average; p99: of the last 128 runs), in microseconds.',
+        labelNames: ['model_name', 'version', 'signature', 'batch_size', 'stat'],
+      },
+      (emit) => {
+        for (const name of source.modelNames()) {
+          let statuses;
+          try {
+            statuses = source.status(name);
+          } catch {
+            continue;
+          }
+          for (const { version, state } of statuses) {
+            if (state !== 'AVAILABLE') continue;
+            let runs;
+            try {
+              runs = source.resolve({ name, version }).model.stats().runs;
+            } catch {
+              continue; // unloaded between status() and resolve()
+            }
+            for (const r of runs) {
+              const labels = [name, String(version), r.signature, `${r.batchSizes[0]}-${r.batchSizes[1]}`];
+              emit([...labels, 'ewma'], r.ewmaMicros);
+              emit([...labels, 'p99'], r.p99Micros);
+            }
+          }
+        }
+      },
+    );
+  }
+
+  /**
    * Shadow mode's output-diff metrics, one series per model that mirrors (or has mirrored)
    * requests to a candidate version — the same numbers as GET /v2/models/{m}/shadow.
    */
-  private attachShadow(source: Required<Pick<MonitoredModelSource, 'model' | 'modelNames'>>): void {
+  private attachShadow(source: MonitoredModelSource): void {
     const perModel = (name: string, help: string, value: (m: ShadowMetrics) => number, kind: 'counter' | 'gauge') => {
       const collect = (emit: (labels: string[], value: number) => void) => {
         for (const model of source.modelNames()) {
-          const managed = source.model(model);
-          if (managed && (managed.shadow || managed.shadowMetrics.mirrored > 0)) emit([model], value(managed.shadowMetrics));
+          const report = source.shadowReport(model);
+          if (report && (report.shadow || report.metrics.mirrored > 0)) emit([model], value(report.metrics));
         }
       };
       const options = { name, help, labelNames: ['model_name'] };

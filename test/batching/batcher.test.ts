@@ -71,6 +71,33 @@ describe('merged runs match unbatched results row by row', () => {
     expect(histogramTotal).toBe(b.metrics.batches);
   });
 
+  it('runWith (callbacks): the same answers, merging and counters as run(); a bad request fails alone', async () => {
+    const c = biggest(loadOracle('mlp').cases);
+    const n = c.inputs.x!.shape[0]!;
+    const b = batcher(mlp, { numBatchThreads: 1 });
+    const call = (inputs: Record<string, Tensor>) =>
+      new Promise<{ err: unknown; out: Record<string, Tensor> | undefined }>((resolve) =>
+        b.runWith(inputs, {}, (err, out) => resolve({ err, out })),
+      );
+    const which = Array.from({ length: 200 }, (_, k) => k % n);
+    const pending = which.map((i) => call({ x: rows(c.inputs.x!, i) }));
+    const bad = await call({ x: allocTensor('float32', [1, 5]) });
+    expect((bad.err as JetserveError).code).toBe('INVALID_ARGUMENT');
+    expect(bad.out).toBeUndefined();
+    const results = await Promise.all(pending);
+    results.forEach((r, k) => {
+      expect(r.err).toBeUndefined();
+      expectTensorClose(r.out!.y!, rows(c.outputs.y!, which[k]!), 1e-5, 1e-6, `request ${k}`);
+    });
+    expect(b.metrics.requests).toBe(200);
+    expect(b.metrics.batches).toBeLessThan(10);
+    expect(b.metrics.mergedRequests).toBeGreaterThan(190);
+    expect(b.metrics.queuedRequests).toBe(0);
+    expect(b.metrics.queuedRows).toBe(0);
+    const expired = await call({ x: rows(c.inputs.x!, 0) }).then(() => new Promise<unknown>((resolve) => b.runWith({ x: rows(c.inputs.x!, 0) }, { deadline: Date.now() - 1 }, resolve)));
+    expect((expired as JetserveError).code).toBe('DEADLINE_EXCEEDED');
+  });
+
   it('conv: 200 concurrent single-image requests match the oracle', async () => {
     const c = biggest(loadOracle('conv').cases);
     const n = c.inputs.image!.shape[0]!;

@@ -1,7 +1,7 @@
 // The batcher's gather/split helpers: one copy in (with batch and variable-length padding), views out.
 import { describe, expect, it } from 'vitest';
 import { concatRows, sliceRows } from '../../src/batching/concat.js';
-import { paddedSize } from '../../src/batching/batcher.js';
+import { paddedSize } from '../../src/batching/batch-run.js';
 import type { Tensor } from '../../src/engine/tensor.js';
 import { engineInfo } from '../../src/index.js';
 

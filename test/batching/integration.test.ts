@@ -1,5 +1,6 @@
-// Batching behind the model manager (the server's path), and behaviours easiest to pin with a
-// scripted model: outputs without a batch dimension, and the idle fast path.
+// Batching behind the model manager (the server's path: the composition root hands the manager a
+// Batching as its runner factory), and behaviours easiest to pin with a scripted model: outputs
+// without a batch dimension, and the idle fast path.
 import { describe, expect, it } from 'vitest';
 import { Batching, BatchScheduler, ServableBatcher } from '../../src/batching/index.js';
 import type { Model } from '../../src/engine/model.js';
@@ -17,19 +18,19 @@ function row(t: Tensor, i: number): Tensor {
 }
 
 describe('model manager integration', () => {
-  it('batches by default: concurrent requests through ServableVersion.run share TF runs', async () => {
+  it('a Batching handed in: concurrent requests through ServableVersion.run share TF runs', async () => {
     const oracle = loadOracle('mlp');
     const c = oracle.cases.reduce((a, b) => (b.inputs.x!.shape[0]! > a.inputs.x!.shape[0]! ? b : a));
     const n = c.inputs.x!.shape[0]!;
-    const manager = await ModelManager.create([{ name: 'mlp', basePath: oracle.basePath }]);
+    const batching = new Batching();
+    const manager = await ModelManager.create([{ name: 'mlp', basePath: oracle.basePath }], { batching });
     try {
-      expect(manager.batching).toBeInstanceOf(Batching);
       const servable = manager.resolve({ name: 'mlp' });
       const results = await Promise.all(
         Array.from({ length: 300 }, (_, k) => servable.run({ x: row(c.inputs.x!, k % n) }, { signature: 'serving_default' })),
       );
       results.forEach((out, k) => expectTensorClose(out.y!, row(c.outputs.y!, k % n), 1e-5, 1e-6));
-      const m = manager.batching!.metrics;
+      const m = batching.metrics;
       expect(m.requests).toBe(300);
       expect(m.tfRuns).toBeLessThan(300);
       // deadlines pass through: an expired one is rejected and never runs
@@ -38,19 +39,21 @@ describe('model manager integration', () => {
         servable.run({ x: row(c.inputs.x!, 0) }, { signature: 'serving_default', deadline: Date.now() - 1 }),
       ).rejects.toMatchObject({ code: 'DEADLINE_EXCEEDED' });
       expect(m.tfRuns).toBe(runs);
+      // the version's statistics count the batcher's TF runs as its executions
+      expect(manager.modelStatistics('mlp', 1)[0]!.execution_count).toBe(m.tfRuns);
     } finally {
       await manager.close();
     }
   });
 
-  it('batching: false runs each request directly', async () => {
+  it('without a runner factory (the manager default) each request runs directly: one execution per run', async () => {
     const oracle = loadOracle('mlp');
     const c = oracle.cases[0]!;
-    const manager = await ModelManager.create([{ name: 'mlp', basePath: oracle.basePath }], { batching: false });
+    const manager = await ModelManager.create([{ name: 'mlp', basePath: oracle.basePath }]);
     try {
-      expect(manager.batching).toBeUndefined();
-      const out = await manager.resolve({ name: 'mlp' }).run(c.inputs, { signature: 'serving_default' });
-      expectTensorClose(out.y!, c.outputs.y!, 1e-5, 1e-6);
+      const runs = await Promise.all([0, 1, 2].map(() => manager.resolve({ name: 'mlp' }).run(c.inputs, { signature: 'serving_default' })));
+      for (const out of runs) expectTensorClose(out.y!, c.outputs.y!, 1e-5, 1e-6);
+      expect(manager.modelStatistics('mlp', 1)[0]!.execution_count).toBe(3);
     } finally {
       await manager.close();
     }

@@ -47,6 +47,7 @@ describe('parseBatchingParameters', () => {
       pad_variable_length_inputs: true
       enable_large_batch_splitting { value: false }
       max_execution_batch_size { value: 32 }
+      target_p99_ms { value: 7.5 }
     `);
     expect(p).toEqual({
       maxBatchSize: 32,
@@ -58,12 +59,14 @@ describe('parseBatchingParameters', () => {
       padVariableLengthInputs: true,
       enableLargeBatchSplitting: false,
       maxExecutionBatchSize: 32,
+      targetP99Ms: 7.5,
+      holdWhileBusy: false, // a file is TF Serving's batching: no jetserve hold (busy-hold.ts)
     });
   });
 
   it('leaves unset fields at TF’s defaults; an empty file is all defaults', () => {
     const p = parseBatchingParameters('');
-    expect(p).toEqual({ ...DEFAULT_BATCHING_PARAMETERS, maxExecutionBatchSize: 1000 });
+    expect(p).toEqual({ ...DEFAULT_BATCHING_PARAMETERS, maxExecutionBatchSize: 1000, holdWhileBusy: false });
     expect(p.maxBatchSize).toBe(1000);
     expect(p.maxEnqueuedBatches).toBe(10);
     expect(p.batchTimeoutMicros).toBe(0);
@@ -130,7 +133,11 @@ describe('batchingFromFlags (--enable_batching, --batching_parameters_file)', ()
     const on = batchingFromFlags({ enableBatching: true });
     expect(on).toBeInstanceOf(Batching);
     expect((on as Batching).parameters.batchTimeoutMicros).toBe(0);
-    expect(describeBatching(on)).toMatch(/^batching: on \(max_batch_size 1000, batch_timeout_micros 0, max_enqueued_batches 10, num_batch_threads executor threads\)$/);
+    expect(describeBatching(on)).toBe(
+      "batching: on (max_batch_size 1000, batch_timeout_micros 0, max_enqueued_batches unbounded (jetserve's default; a --batching_parameters_file sets TF Serving's limit), num_batch_threads executor threads; while a slow model's batch runs, its next waits for its share ≤ 5 % of a run, ≤ 25 ms)",
+    );
+    // jetserve's own default (busy-hold.ts); a parameters file turns it off
+    expect((on as Batching).parameters.holdWhileBusy).toBe(true);
     expect(batchingFromFlags({ enableBatching: false })).toBe(false);
     expect(describeBatching(false)).toBe('batching: off');
   });
@@ -140,7 +147,10 @@ describe('batchingFromFlags (--enable_batching, --batching_parameters_file)', ()
     const file = join(dir, 'batching.pbtxt');
     writeFileSync(file, 'max_batch_size { value: 8 }\nallowed_batch_sizes: [4, 8]\n');
     const b = batchingFromFlags({ enableBatching: true, batchingParametersFile: file }) as Batching;
-    expect(b.parameters).toMatchObject({ maxBatchSize: 8, allowedBatchSizes: [4, 8] });
+    expect(b.parameters).toMatchObject({ maxBatchSize: 8, allowedBatchSizes: [4, 8], maxEnqueuedBatches: 10, holdWhileBusy: false });
+    // a parameters file is TF Serving's batching: its queue limit applies (TF's default 10 batches)
+    expect(b.boundedQueue).toBe(true);
+    expect(describeBatching(b)).toMatch(/max_enqueued_batches 10,/);
     expect(() => batchingFromFlags({ enableBatching: false, batchingParametersFile: file })).toThrow(
       /--batching_parameters_file is set but batching is off/,
     );

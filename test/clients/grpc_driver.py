@@ -16,6 +16,7 @@ statistics ops also drive tritonclient.http (its get_inference_statistics).
 
 import base64
 import json
+import math
 import os
 import sys
 import threading
@@ -137,11 +138,15 @@ def read_file(path):
 
 
 def channel(c):
+    """The channel for c["target"], reused across commands; a new "channel" id opens a new one."""
     tls = c.get("tls")
-    key = (c["target"], json.dumps(tls, sort_keys=True))
+    key = (c["target"], json.dumps(tls, sort_keys=True), c.get("channel", ""))
     ch = _channels.get(key)
     if ch is None:
         options = [("grpc.max_receive_message_length", -1), ("grpc.max_send_message_length", -1)]
+        if c.get("channel"):
+            # its own connections: grpcio otherwise shares subchannels between channels to a target
+            options.append(("grpc.use_local_subchannel_pool", 1))
         if tls:
             creds = grpc.ssl_channel_credentials(
                 root_certificates=read_file(tls["ca"]),
@@ -221,6 +226,8 @@ def op_predict(c):
     return {
         "outputs": {k: from_np(tf.make_ndarray(v)) for k, v in resp.outputs.items()},
         "fields": {k: proto_fields(v) for k, v in resp.outputs.items()},
+        # what clients that skip make_ndarray read (NaN / ±inf as "nan" / "inf" / "-inf": JSON has none)
+        "float_val": {k: [f if math.isfinite(f) else str(f) for f in v.float_val] for k, v in resp.outputs.items()},
         "model_spec": to_dict(resp.model_spec),
     }
 
@@ -262,7 +269,7 @@ def op_reload(c):
         cfg.name = m["name"]
         cfg.base_path = m["base_path"]
         cfg.model_platform = "tensorflow"
-    resp = stub.HandleReloadConfigRequest(req, timeout=60)
+    resp = stub.HandleReloadConfigRequest(req, timeout=60, metadata=metadata(c))
     return {"response": to_dict(resp)}
 
 
@@ -294,6 +301,38 @@ def op_multi_inference(c):
     examples_input(req.input, c)
     resp = stub.MultiInference(req, timeout=30)
     return {"results": [to_dict(r) for r in resp.results]}
+
+
+def op_profile_trace(c):
+    """tf.profiler.experimental.client.trace against the server (blocks for duration_ms), then the
+    XSpace files it left under logdir and the names of the events in them."""
+    from tensorflow.tsl.profiler.protobuf import xplane_pb2
+
+    tf.profiler.experimental.client.trace(
+        c["service_addr"], c["logdir"], c["duration_ms"], num_tracing_attempts=c.get("attempts", 3)
+    )
+    files, names = [], set()
+    for root, _, found in os.walk(c["logdir"]):
+        for f in found:
+            if not f.endswith(".xplane.pb"):
+                continue
+            path = os.path.join(root, f)
+            files.append(path)
+            space = xplane_pb2.XSpace()
+            with open(path, "rb") as fh:
+                space.ParseFromString(fh.read())
+            for plane in space.planes:
+                for line in plane.lines:
+                    for event in line.events:
+                        names.add(plane.event_metadata[event.metadata_id].name)
+    return {"files": sorted(files), "event_names": sorted(names)}
+
+
+def op_raw_unary(c):
+    """A unary call with raw request bytes (for services without generated stubs here)."""
+    call = channel(c).unary_unary(c["method"], request_serializer=None, response_deserializer=None)
+    resp = call(base64.b64decode(c.get("request_b64", "")), timeout=c.get("timeout", 30))
+    return {"response_b64": base64.b64encode(resp).decode()}
 
 
 def op_health(c):
@@ -350,9 +389,15 @@ def op_triton_infer(c):
     }
 
 
+def metadata(c):
+    """Request metadata from c["metadata"] ({name: value}), or None."""
+    md = c.get("metadata")
+    return list(md.items()) if md else None
+
+
 def op_triton_repository_index(c):
     """tritonclient's get_model_repository_index (as JSON: empty fields are left out)."""
-    return {"index": triton(c).get_model_repository_index(as_json=True).get("models", [])}
+    return {"index": triton(c).get_model_repository_index(headers=c.get("metadata"), as_json=True).get("models", [])}
 
 
 def op_triton_repository_index_raw(c):
@@ -398,12 +443,12 @@ def op_triton_load(c):
         kwargs["config"] = c["config"]
     if "files_b64" in c:
         kwargs["files"] = {k: base64.b64decode(v) for k, v in c["files_b64"].items()}
-    triton(c).load_model(c["model"], client_timeout=c.get("timeout", 120), **kwargs)
+    triton(c).load_model(c["model"], headers=c.get("metadata"), client_timeout=c.get("timeout", 120), **kwargs)
     return {}
 
 
 def op_triton_unload(c):
-    triton(c).unload_model(c["model"], unload_dependents=c.get("unload_dependents", False), client_timeout=c.get("timeout", 120))
+    triton(c).unload_model(c["model"], headers=c.get("metadata"), unload_dependents=c.get("unload_dependents", False), client_timeout=c.get("timeout", 120))
     return {}
 
 
@@ -509,8 +554,12 @@ OPS = {name[3:]: fn for name, fn in globals().items() if name.startswith("op_")}
 
 
 def main():
-    out = sys.stdout
-    sys.stdout = sys.stderr  # stray prints must not corrupt the protocol
+    # the protocol gets its own copy of fd 1; fd 1 itself goes to stderr, so stray prints — Python's
+    # and C++'s (TF's profiler client writes to std::cout) — cannot corrupt it
+    sys.stdout.flush()
+    out = os.fdopen(os.dup(1), "w")
+    os.dup2(2, 1)
+    sys.stdout = sys.stderr
     out.write(json.dumps({"ok": True, "ready": True, "tf": tf.__version__}) + "\n")
     out.flush()
     for line in sys.stdin:

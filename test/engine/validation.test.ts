@@ -4,9 +4,10 @@ import { mkdtempSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { allocTensor, JetserveError, loadGraphDef, loadSavedModel, type Model } from '../../src/index.js';
-import { loadOracle } from '../helpers/oracle.js';
+import { allocTensor, JetserveError, loadGraphDef, loadSavedModel, type Model, type Tensor } from '../../src/index.js';
+import { expectOutputsClose, loadOracle } from '../helpers/oracle.js';
 import { native } from '../../src/engine/native.js';
+import { writeRunCall } from '../../src/engine/run-io.js';
 import { toJetserveError } from '../../src/engine/model.js';
 
 let multi: Model;
@@ -109,17 +110,77 @@ describe('input validation', () => {
     expect(err.message).toBe("input 'factor' expects shape [] but got [2]");
   });
 
-  it('surfaces TF run-time errors as JetserveError with the TF code and message', async () => {
+  it('surfaces TF run-time errors as JetserveError with the TF code and message, on the executor and inline', async () => {
     // Bypass jetserve's validation to make TF itself fail inside MatMul.
     const session = await native().loadSavedModel(loadOracle('mlp').savedModelPath!, ['serve'], new Uint8Array());
     const sig = session.signatures().serving_default!;
-    const raw = await session
-      .run([sig.inputs.x!.endpoint], [{ dtype: 1, shape: [1, 5], data: new Float32Array(5) }], [sig.outputs.y!.endpoint])
-      .then(() => undefined, (e: unknown) => e);
-    const err = toJetserveError(raw);
-    expect(err.code).toBe('INVALID_ARGUMENT');
-    expect(err.message).toContain('Matrix size-incompatible');
+    const x: Tensor = { dtype: 'float32', shape: [1, 5], data: new Float32Array(5) };
+    const call = (placement: number) => {
+      writeRunCall(0, placement, [sig.inputs.x!.endpoint], [x], [sig.outputs.y!.endpoint]);
+      return session.run([x.data]);
+    };
+    const offloaded = call(0);
+    expect(offloaded).toBeInstanceOf(Promise);
+    const raw = await (offloaded as Promise<unknown>).then(() => undefined, (e: unknown) => e);
+    let thrown: unknown;
+    try {
+      call(-1);
+    } catch (e) {
+      thrown = e;
+    }
+    for (const err of [toJetserveError(raw), toJetserveError(thrown)]) {
+      expect(err.code).toBe('INVALID_ARGUMENT');
+      expect(err.message).toContain('Matrix size-incompatible');
+    }
     await session.close();
+  });
+});
+
+describe('validateShapes: false (what TF Serving does: dtypes checked, TF decides about shapes)', () => {
+  // TF Serving's classic half_plus_two declares x [-1,1]; its x is the parsed tf.Example feature,
+  // not a placeholder, so TF computes y = 0.5x + 2 for any shape (oracle: a TF1 session's callable)
+  it('feeds shapes the signature does not declare and returns what TF computes', async () => {
+    const oracle = loadOracle('half_plus_two_tf1');
+    const lenient = await loadSavedModel(oracle.savedModelPath!, { validateShapes: false });
+    const strict = await loadSavedModel(oracle.savedModelPath!);
+    try {
+      expect(lenient.validatesShapes).toBe(false);
+      expect(strict.validatesShapes).toBe(true);
+      const cases = oracle.cases.filter((c) => c.signature === 'serving_default');
+      expect(cases.map((c) => c.inputs.x!.shape)).toEqual([[3, 1], [1], [3]]);
+      for (const c of cases) {
+        expectOutputsClose(await lenient.run(c.inputs), c.outputs, 0, c.name);
+        expectOutputsClose(lenient.runSync(c.inputs), c.outputs, 0, c.name);
+        expect(() => lenient.validate(c.inputs)).not.toThrow();
+      }
+      const [, one] = cases;
+      expect([...(await lenient.run(one!.inputs)).y!.data as Float32Array]).toEqual([3]);
+      // the in-process default keeps the check
+      const err = await rejection(strict.run(one!.inputs));
+      expect(err.message).toBe("input 'x' expects shape [-1,1] but got [1]");
+      expect(() => strict.validate(one!.inputs)).toThrow("input 'x' expects shape [-1,1] but got [1]");
+    } finally {
+      await lenient.dispose();
+      await strict.dispose();
+    }
+  });
+
+  it("answers TF's own error when TF refuses the shape, and still checks names and dtypes", async () => {
+    const lenient = await loadSavedModel(loadOracle('mlp').savedModelPath!, { validateShapes: false });
+    try {
+      const err = await rejection(lenient.predict({ x: [1, 2, 3, 4] }));
+      expect(err.code).toBe('INVALID_ARGUMENT');
+      expect(err.message).toMatch(/^In\[0\] is not a matrix/);
+      const dtype = await rejection(lenient.run({ x: { dtype: 'int32', shape: [1, 4], data: new Int32Array(4) } }));
+      expect(dtype.message).toBe("input 'x' expects dtype float32 but got int32");
+      const name = await rejection(lenient.predict({ y: [[1, 2, 3, 4]] }));
+      expect(name.message).toContain("unknown input 'y'");
+      // a tensor whose data does not fill its shape never reaches TF
+      const short = await rejection(lenient.run({ x: { dtype: 'float32', shape: [2, 4], data: new Float32Array(4) } }));
+      expect(short.message).toContain("input 'x'");
+    } finally {
+      await lenient.dispose();
+    }
   });
 });
 

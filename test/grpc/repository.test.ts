@@ -12,9 +12,10 @@ import { ModelManager } from '../../src/models/manager.js';
 import { fixturesDir } from '../helpers/oracle.js';
 import { expectError, expectOk, PythonDriver, unwire, wire } from './python-driver.js';
 import { startStack, type Stack } from './stack.js';
+import { AdminAuth } from '../../src/server/admin-auth.js';
 
 const HALF_PLUS_TWO = join(fixturesDir(), 'half_plus_two');
-const TRANSPORTS = ['jetserve', 'grpc-js'] as const;
+const TRANSPORTS = ['jetserve', 'grpc-js', 'http2'] as const;
 
 let py: PythonDriver;
 
@@ -46,7 +47,7 @@ describe.each(TRANSPORTS)('model repository over gRPC (%s transport)', (transpor
       fileSystemPollWaitSeconds: 0,
       maxNumLoadRetries: 0,
     });
-    on = await startStack([], { transport, repositoryApi: true }, manager);
+    on = await startStack([], { transport, repositoryApi: true, admin: new AdminAuth({ allowLoopback: true }) }, manager);
     off = await startStack([], { transport }, manager);
   });
 
@@ -119,8 +120,9 @@ describe.each(TRANSPORTS)('model repository over gRPC (%s transport)', (transpor
   it('an unknown model: tritonclient raises NOT_FOUND naming it', async () => {
     expectError(await py.call({ op: 'triton_load', target: on.target, model: 'nope' }), 'NOT_FOUND', /'nope'.*no model directory nope/);
     expectError(await py.call({ op: 'triton_unload', target: on.target, model: 'nope' }), 'NOT_FOUND', /'nope'/);
-    // a name never leaves the repository
-    expectError(await py.call({ op: 'triton_load', target: on.target, model: '..' }), 'NOT_FOUND', /'\.\.'/);
+    // a name is never a path: refused before the repository is looked at
+    expectError(await py.call({ op: 'triton_load', target: on.target, model: '..' }), 'INVALID_ARGUMENT', /model name "\.\." must not be '\.\.'/);
+    expectError(await py.call({ op: 'triton_unload', target: on.target, model: '../a' }), 'INVALID_ARGUMENT', /must not contain '\/'/);
   });
 
   it('a directory that fails to load: an error naming it, and the index gives the reason', async () => {

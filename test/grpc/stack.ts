@@ -1,6 +1,7 @@
 // A model manager over the fixture models plus a gRPC server on a loopback port, for the gRPC suites.
 
 import { join } from 'node:path';
+import { Batching } from '../../src/batching/index.js';
 import type { Tensor } from '../../src/engine/tensor.js';
 import { ModelManager, type ModelConfig } from '../../src/models/manager.js';
 import { startGrpcServer, type GrpcServer, type GrpcServerOptions } from '../../src/server/grpc/index.js';
@@ -24,7 +25,8 @@ export async function startStack(
   options: GrpcServerOptions = {},
   manager?: ModelManager,
 ): Promise<Stack> {
-  const m = manager ?? (await ModelManager.create(models));
+  // batching on and shapes left to TF, as the server's defaults (--enable_batching, --validate_input_shapes)
+  const m = manager ?? (await ModelManager.create(models, { batching: new Batching(), load: { validateShapes: false } }));
   const server = await startGrpcServer(m, { port: 0, host: '127.0.0.1', log: () => {}, ...options });
   return {
     manager: m,

@@ -4,11 +4,11 @@
 // in Python (tf.make_ndarray) as the original tensor.
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { decodeTensorProto, encodeTensorProto } from '../../src/codec/tensorproto.js';
+import { decodeTensorProto, encodeTensorProto } from '../../src/wire/protobuf/tensorproto.js';
 import type { Tensor } from '../../src/engine/tensor.js';
 import { native } from '../../src/engine/native.js';
 import { JetserveError } from '../../src/errors.js';
-import { encodeMessage } from '../../src/proto/schemas.js';
+import { encodeMessage } from '../../src/wire/protobuf/schemas.js';
 import { decodeTensor, expectTensorClose, loadOracle } from '../helpers/oracle.js';
 import { PythonDriver, wire, type DriverAnswer } from './python-driver.js';
 

@@ -9,13 +9,14 @@ import { dirname, join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { decodeTensorProto } from '../../src/codec/tensorproto.js';
+import { decodeTensorProto } from '../../src/wire/protobuf/tensorproto.js';
 import type { Tensor } from '../../src/engine/tensor.js';
 import type { ModelResolver, ModelSpec, Servable } from '../../src/models/servable.js';
-import { WireReader, WT_LEN } from '../../src/proto/wire.js';
-import { decodeMessage, encodeMessage } from '../../src/proto/schemas.js';
+import { WireReader, WT_LEN } from '../../src/wire/protobuf/primitives.js';
+import { decodeMessage, encodeMessage } from '../../src/wire/protobuf/schemas.js';
 import { predictRequest } from '../helpers/grpc-requests.js';
 import { parseChannelArguments } from '../../src/server/grpc/index.js';
+import { AdminAuth } from '../../src/server/admin-auth.js';
 import { expectOutputsClose, expectTensorClose, loadOracle } from '../helpers/oracle.js';
 import { batchCases, fixtureModel, startStack, type Stack } from './stack.js';
 
@@ -23,7 +24,8 @@ let stack: Stack;
 let client: grpc.Client;
 
 beforeAll(async () => {
-  stack = await startStack([fixtureModel('mlp'), fixtureModel('half_plus_two')]);
+  // config reload on (administrative: loopback admitted), so its malformed requests reach the decoder
+  stack = await startStack([fixtureModel('mlp'), fixtureModel('half_plus_two')], { reloadApi: true, admin: new AdminAuth({ allowLoopback: true }) });
   client = new grpc.Client(stack.target, grpc.credentials.createInsecure(), {
     'grpc.max_receive_message_length': -1,
     'grpc.max_send_message_length': -1,

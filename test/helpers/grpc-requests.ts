@@ -1,9 +1,9 @@
 // Request bytes for gRPC tests, built with protobufjs from jetserve's .proto files: an encoder
 // independent of the server's hand-rolled PredictRequest reader.
 
-import { encodeTensorProto } from '../../src/codec/tensorproto.js';
+import { encodeTensorProto } from '../../src/wire/protobuf/tensorproto.js';
 import type { Tensor } from '../../src/engine/tensor.js';
-import { decodeMessage, encodeMessage } from '../../src/proto/schemas.js';
+import { decodeMessage, encodeMessage } from '../../src/wire/protobuf/schemas.js';
 
 /** A tensorflow.serving.PredictRequest for `model` (signature_name set when given). */
 export function predictRequest(model: string, inputs: Record<string, Tensor>, signature?: string): Buffer {

@@ -8,7 +8,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { allocTensor, type Tensor } from '../../src/engine/tensor.js';
 import { JetserveError } from '../../src/errors.js';
-import { listVersionDirs, ModelManager } from '../../src/models/manager.js';
+import { ModelManager } from '../../src/models/manager.js';
+import type { ServableRunnerFactory } from '../../src/models/servable.js';
+import { listVersionDirs } from '../../src/models/source.js';
 import { fixturesDir } from '../helpers/oracle.js';
 
 const SOURCE = join(fixturesDir(), 'half_plus_two', '1');
@@ -145,17 +147,20 @@ describe('resolving requests (TF Serving texts)', () => {
 
 describe('unloading', () => {
   it('drains requests in flight (UNLOADING), then frees the session (END); later runs are refused', async () => {
-    const m = await ModelManager.create([{ name: 'hpt', basePath: basePath('drain', ['1']) }]);
-    const v = m.model('hpt')!.versions.get(1)!;
-    const model = v.model;
     let release!: () => void;
     const gate = new Promise<void>((r) => (release = r));
-    v.setRunner({
-      async run(inputs, options) {
-        await gate;
-        return model.run(inputs, options);
-      },
-    });
+    // a runner factory (what batching plugs into) whose runs wait at the gate
+    const gated: ServableRunnerFactory = {
+      runnerFor: (model) => ({
+        async run(inputs, options) {
+          await gate;
+          return model.run(inputs, options);
+        },
+      }),
+    };
+    const m = await ModelManager.create([{ name: 'hpt', basePath: basePath('drain', ['1']) }], { batching: gated });
+    const v = m.model('hpt')!.versions.get(1)!;
+    const model = v.model;
     const running = v.run({ x: x([4]) }, { signature: 'serving_default' });
     expect(v.inFlight).toBe(1);
     const closing = m.close();
@@ -173,20 +178,78 @@ describe('unloading', () => {
   });
 
   it('a run past its deadline rejects DEADLINE_EXCEEDED and still counts as in flight until it ends', async () => {
-    const m = await ModelManager.create([{ name: 'hpt', basePath: basePath('deadline', ['1']) }]);
+    // the run ends when the test says so, so a busy machine cannot end it before the deadline fires
+    let finish!: () => void;
+    const ended = new Promise<void>((r) => (finish = r));
+    const slow: ServableRunnerFactory = {
+      runnerFor: (model) => ({
+        async run(inputs, options) {
+          await ended;
+          return model.run(inputs, options);
+        },
+      }),
+    };
+    const m = await ModelManager.create([{ name: 'hpt', basePath: basePath('deadline', ['1']) }], { batching: slow });
     const v = m.model('hpt')!.versions.get(1)!;
-    const model = v.model;
-    v.setRunner({
-      async run(inputs, options) {
-        await new Promise((r) => setTimeout(r, 200));
-        return model.run(inputs, options);
-      },
-    });
     const err = await rejection(v.run({ x: x([1]) }, { signature: 'serving_default', deadline: Date.now() + 50 }));
     expect(err.code).toBe('DEADLINE_EXCEEDED');
     expect(v.inFlight).toBe(1);
-    await new Promise((r) => setTimeout(r, 250));
+    finish();
+    for (let i = 0; i < 500 && v.inFlight !== 0; i++) await new Promise((r) => setTimeout(r, 10));
     expect(v.inFlight).toBe(0);
+    await m.close();
+  });
+
+  it('runWith (callback) answers like run(): outputs, errors, the deadline, in-flight and statistics', async () => {
+    let finish!: () => void;
+    const ended = new Promise<void>((r) => (finish = r));
+    let hold = false;
+    const calls: string[] = [];
+    const runner: ServableRunnerFactory = {
+      runnerFor: (model) => ({
+        run: (inputs, options) => model.run(inputs, options),
+        runWith(inputs, options, done) {
+          calls.push('runWith');
+          const run = hold ? ended.then(() => model.run(inputs, options)) : model.run(inputs, options);
+          run.then(
+            (outputs) => done(undefined, outputs),
+            (err: unknown) => done(err, undefined),
+          );
+        },
+      }),
+    };
+    const m = await ModelManager.create([{ name: 'hpt', basePath: basePath('callback', ['1']) }], { batching: runner });
+    const v = m.model('hpt')!.versions.get(1)!;
+    const call = (inputs: Record<string, Tensor>, deadline?: number) =>
+      new Promise<{ err: unknown; outputs: Record<string, Tensor> | undefined }>((resolve) =>
+        v.runWith(inputs, { signature: 'serving_default', ...(deadline !== undefined ? { deadline } : {}) }, (err, outputs) =>
+          resolve({ err, outputs }),
+        ),
+      );
+    const ok = await call({ x: x([1, 2]) });
+    expect([...(ok.outputs!.y!.data as Float32Array)]).toEqual([2.5, 3]);
+    const bad = await call({ nope: x([1]) });
+    expect(bad.outputs).toBeUndefined();
+    expect((bad.err as JetserveError).code).toBe('INVALID_ARGUMENT');
+    expect(calls).toEqual(['runWith', 'runWith']);
+    const stats = v.statistics();
+    expect([stats.inference_stats.success.count, stats.inference_stats.fail.count, stats.inference_count]).toEqual([1, 1, 2]);
+
+    hold = true;
+    let answers = 0;
+    const late = await new Promise<unknown>((resolve) =>
+      v.runWith({ x: x([1]) }, { signature: 'serving_default', deadline: Date.now() + 50 }, (err) => {
+        answers++;
+        resolve(err);
+      }),
+    );
+    expect((late as JetserveError).code).toBe('DEADLINE_EXCEEDED');
+    expect(v.inFlight).toBe(1);
+    finish();
+    for (let i = 0; i < 500 && v.inFlight !== 0; i++) await new Promise((r) => setTimeout(r, 10));
+    expect(v.inFlight).toBe(0);
+    expect(answers).toBe(1); // the run's own end after its deadline answers nobody
+    expect(v.statistics().inference_stats.success.count).toBe(2);
     await m.close();
   });
 });

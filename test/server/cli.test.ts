@@ -9,13 +9,13 @@ import { dirname, join, resolve } from 'node:path';
 import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { parseFlags, UsageError } from '../../src/cli.js';
+import { parseFlags, UsageError } from '../../src/cli/index.js';
 import { parseLenientJson } from './helpers.js';
 import { fixturesDir } from '../helpers/oracle.js';
 import { ensureVenv } from '../../scripts/python-env.mjs';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const CLI = join(ROOT, 'src', 'cli.ts');
+const CLI = join(ROOT, 'src', 'cli', 'index.ts');
 const TSX = ['--import', 'tsx'];
 
 function runCli(args: string[], timeout = 30_000) {
@@ -115,13 +115,18 @@ describe('flag parsing (TF Serving names and defaults)', () => {
     [['--model_name'], /^--model_name needs a value$/],
     [['--port=8501'], /--rest_api_port and --port must differ/],
     [['--model_name=m'], /--model_name needs --model_base_path/],
-    [['--platform_config_file=x'], /^--platform_config_file is a TF Serving flag jetserve does not support yet$/],
+    [['--platform_config_file=x'], /^--platform_config_file is a TF Serving flag jetserve does not support: a PlatformConfigMap configures TF Serving C\+\+ source adapters; use /],
     [['--model_config_file=x', '--model_base_path=/y'], /--model_config_file and --model_base_path are mutually exclusive/],
     [['--model_repository=/r', '--model_config_file=x'], /--model_repository replaces --model_config_file, --model_base_path and --model_name/],
     [['--model_repository='], /--model_repository must not be empty/],
     [['--model_config_file_poll_wait_seconds=5'], /--model_config_file_poll_wait_seconds needs --model_config_file/],
     [['--enable_batching=sometimes'], /takes true or false/],
     [['--grpc_transport=quic'], /^--grpc_transport must be 'jetserve' or 'grpc-js', not 'quic'$/],
+    [['--log_level=loud'], /^--log_level must be one of trace, debug, info, warn, error, fatal, silent, not 'loud'$/],
+    [['--log_format=xml'], /^--log_format must be 'json' or 'text', not 'xml'$/],
+    [['--access_log_sample_rate=2'], /^--access_log_sample_rate=2 is out of range \(0 to 1\)$/],
+    [['--drain_grace_seconds=soon'], /^--drain_grace_seconds takes a number, not 'soon'$/],
+    [['--drain_timeout_seconds=-1'], /^--drain_timeout_seconds=-1 is out of range \(0 to 3600\)$/],
     [['--grpc_max_message_size=10'], /out of range/],
     [['positional'], /unexpected argument 'positional'/],
     [['--help=maybe'], /takes true or false/],
@@ -153,7 +158,7 @@ describe('the jetserve command', () => {
   it('a missing model base path exits 1 naming the path', () => {
     const r = runCli(['--model_base_path=/no/such/dir', '--rest_api_port=0', '--port=0', '--grpc_socket_path=/tmp/x.sock']);
     expect(r.status).toBe(1);
-    expect(r.stderr).toContain('failed to start server');
+    expect(r.stderr).toContain('jetserve: Failed to start server. Error: ');
     expect(r.stderr).toContain('base path /no/such/dir does not exist');
   });
 
@@ -250,7 +255,9 @@ describe('the jetserve command', () => {
       cli.child.kill('SIGHUP');
       const end2 = Date.now() + 30_000;
       while (!/config not reloaded/.test(cli.stderr()) && Date.now() < end2) await new Promise((r) => setTimeout(r, 50));
-      expect(cli.stderr()).toMatch(/SIGHUP: config not reloaded, the running config keeps serving: .*models\.config:2:24: unknown field 'bsae_path' in ModelConfig/);
+      expect(cli.stderr()).toMatch(
+        /SIGHUP: config not reloaded, the running config keeps serving: Error parsing text-format tensorflow\.serving\.ModelServerConfig: 2:24: unknown field 'bsae_path' in ModelConfig .*; Invalid protobuf file: '.*models\.config'/,
+      );
       expect((await fetch(`${base}/v1/models/mlp`)).status).toBe(200);
       expect((await fetch(`${base}/v1/models/hpt`)).status).toBe(200);
       cli.child.kill('SIGTERM');
@@ -268,7 +275,7 @@ describe('the jetserve command', () => {
       cpSync(hpt, join(repo, 'a'), { recursive: true });
       const rest = await freePort();
       const grpcPort = await freePort();
-      const cli = await startCli([`--model_repository=${repo}`, '--enable_model_repository_api', `--rest_api_port=${rest}`, `--port=${grpcPort}`, '--max_num_load_retries=0']);
+      const cli = await startCli([`--model_repository=${repo}`, '--enable_model_repository_api', '--admin_allow_loopback_without_token', `--rest_api_port=${rest}`, `--port=${grpcPort}`, '--max_num_load_retries=0']);
       const base = `http://127.0.0.1:${rest}`;
       expect(cli.stdout()).toMatch(/jetserve ready: model a version 1/);
       expect(await (await fetch(`${base}/v2/repository/index`, { method: 'POST' })).json()).toEqual([{ name: 'a', version: '1', state: 'READY', reason: '' }]);
@@ -426,14 +433,23 @@ print(json.dumps(out))
     }
   }, 90_000);
 
-  it('an invalid --model_config_file fails start-up naming the line and field', () => {
+  it("an invalid --model_config_file fails start-up in TF Serving's words, naming the line and field", () => {
     const dir = mkdtempSync(join(tmpdir(), 'jetserve-cli-config-'));
     try {
+      const text = join(dir, 'models.config');
+      writeFileSync(text, "model_config_list {\n  config { name: 'a' bsae_path: '/models/a' }\n}\n");
+      const bad = runCli([`--model_config_file=${text}`, '--port=0', '--rest_api_port=0', '--grpc_socket_path=/tmp/x.sock'], 60_000);
+      expect(bad.status).toBe(1);
+      expect(bad.stderr).toMatch(
+        new RegExp(
+          `^jetserve: invalid --model_config_file: Error parsing text-format tensorflow\\.serving\\.ModelServerConfig: 2:22: unknown field 'bsae_path' in ModelConfig \\(known: [^)]*\\); Invalid protobuf file: '${text}'\n$`,
+        ),
+      );
       const file = join(dir, 'models.yaml');
       writeFileSync(file, 'model_config_list:\n  config:\n    - name: a\n      base_path: relative/path\n');
       const r = runCli([`--model_config_file=${file}`, '--port=0', '--rest_api_port=0', '--grpc_socket_path=/tmp/x.sock'], 60_000);
       expect(r.status).toBe(1);
-      expect(r.stderr).toMatch(/invalid --model_config_file: .*models\.yaml: model a: base_path 'relative\/path' must be an absolute path/);
+      expect(r.stderr).toMatch(/invalid --model_config_file: Expected model a to have an absolute path or URI; got base_path\(\)=relative\/path \(.*models\.yaml\)/);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

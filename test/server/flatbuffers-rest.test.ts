@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { gzipSync } from 'node:zlib';
 import { predictFlat, predictFlatDetailed } from '../../src/client/flatbuffers-client.js';
-import { encodeFlatPredictRequest, FLATBUFFERS_CONTENT_TYPE } from '../../src/codec/flatbuffers/flatbuffers.js';
+import { encodeFlatPredictRequest, FLATBUFFERS_CONTENT_TYPE } from '../../src/wire/flatbuffers/flatbuffers.js';
 import { native } from '../../src/engine/native.js';
 import { allocTensor, type Tensor } from '../../src/engine/tensor.js';
 import { JetserveError } from '../../src/errors.js';

@@ -10,12 +10,13 @@ import * as grpc from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Tensor } from '../../src/engine/tensor.js';
 import { ModelManager } from '../../src/models/manager.js';
-import { encodeFlatPredictRequest, FLATBUFFERS_CONTENT_TYPE } from '../../src/codec/flatbuffers/flatbuffers.js';
-import { encodeMessage } from '../../src/proto/schemas.js';
+import { encodeFlatPredictRequest, FLATBUFFERS_CONTENT_TYPE } from '../../src/wire/flatbuffers/flatbuffers.js';
+import { encodeMessage } from '../../src/wire/protobuf/schemas.js';
 import { startGrpcServer, type GrpcServer } from '../../src/server/grpc/server.js';
 import { HttpServer } from '../../src/server/http/server.js';
 import { predictRequest } from '../helpers/grpc-requests.js';
 import { fixtureConfig } from './helpers.js';
+import { AdminAuth } from '../../src/server/admin-auth.js';
 
 // JETSERVE_FUZZ_SEED / JETSERVE_FUZZ_SCALE explore further by hand (npm test uses the defaults)
 const SEED = Number(process.env.JETSERVE_FUZZ_SEED ?? 0);
@@ -65,7 +66,7 @@ const grpcServers: GrpcServer[] = [];
 
 beforeAll(async () => {
   manager = await ModelManager.create(['mlp', 'half_plus_two', 'strings', 'multi_sig'].map(fixtureConfig));
-  http = new HttpServer(manager, { log: (m) => logged.push(m), repositoryApi: true });
+  http = new HttpServer(manager, { log: (m) => logged.push(m), repositoryApi: true, admin: new AdminAuth({ allowLoopback: true }) });
   base = `http://127.0.0.1:${await http.listen(0, '127.0.0.1')}`;
 });
 

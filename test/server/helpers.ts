@@ -6,11 +6,12 @@
 import { existsSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
+import { Batching } from '../../src/batching/index.js';
 import { TYPED_ARRAY_OF, type DType, type NumericDType } from '../../src/engine/dtypes.js';
 import type { Tensor } from '../../src/engine/tensor.js';
 import { ModelManager, type ModelConfig } from '../../src/models/manager.js';
 import { HttpServer, type HttpServerOptions } from '../../src/server/http/server.js';
-import { DEMO_MODEL_PATH } from '../../src/cli.js';
+import { DEMO_MODEL_PATH } from '../../src/serve/start.js';
 import { fixturesDir, loadOracle, type OracleCase } from '../helpers/oracle.js';
 
 /** The demo model's base path: the packaged models/half_plus_two, else the identical fixture copy. */
@@ -31,7 +32,8 @@ export interface TestServer {
 }
 
 export async function startServer(models: ModelConfig[], options: HttpServerOptions = {}): Promise<TestServer> {
-  const manager = await ModelManager.create(models);
+  // batching on and shapes left to TF, as the server's defaults (--enable_batching, --validate_input_shapes)
+  const manager = await ModelManager.create(models, { batching: new Batching(), load: { validateShapes: false } });
   const server = new HttpServer(manager, { log: () => {}, ...options });
   const port = await server.listen(0, '127.0.0.1');
   return {
@@ -143,12 +145,35 @@ export function parseResponses(buf: Buffer): { responses: ParsedResponse[]; rest
       const c = line.indexOf(':');
       headers[line.slice(0, c).trim().toLowerCase()] = line.slice(c + 1).trim();
     }
+    if ((headers['transfer-encoding'] ?? '').toLowerCase() === 'chunked') {
+      const chunked = dechunk(buf, headEnd + 4);
+      if (!chunked) break;
+      responses.push({ status, headers, body: chunked.body });
+      pos = chunked.end;
+      continue;
+    }
     const length = Number(headers['content-length'] ?? 0);
     if (buf.length < headEnd + 4 + length) break;
     responses.push({ status, headers, body: buf.subarray(headEnd + 4, headEnd + 4 + length) });
     pos = headEnd + 4 + length;
   }
   return { responses, rest: buf.subarray(pos) };
+}
+
+/** A chunked (Transfer-Encoding) body starting at `pos`: its bytes and where it ends, or undefined if incomplete. */
+function dechunk(buf: Buffer, pos: number): { body: Buffer; end: number } | undefined {
+  const parts: Buffer[] = [];
+  for (;;) {
+    const lineEnd = buf.indexOf('\r\n', pos);
+    if (lineEnd === -1) return undefined;
+    const size = parseInt(buf.subarray(pos, lineEnd).toString('latin1'), 16);
+    if (Number.isNaN(size)) throw new Error(`bad chunk size line at ${pos}`);
+    const dataEnd = lineEnd + 2 + size;
+    if (buf.length < dataEnd + 2) return undefined;
+    if (size === 0) return { body: Buffer.concat(parts), end: dataEnd + 2 };
+    parts.push(buf.subarray(lineEnd + 2, dataEnd));
+    pos = dataEnd + 2;
+  }
 }
 
 export function countResponses(n: number): (buf: Buffer) => boolean {

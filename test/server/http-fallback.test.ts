@@ -60,4 +60,75 @@ describe('node:http fallback (UWS_USE_FALLBACK=1)', () => {
     const ok = await helpers.postJson(srv.base, '/v1/models/half_plus_two:predict', '{"instances": [1.0]}');
     expect(ok.json).toEqual({ predictions: [2.5] });
   });
+
+  describe('header limits (header-limits.ts)', () => {
+    const head = (fields: number, valueBytes = 2) =>
+      `GET /v1/models/half_plus_two HTTP/1.1\r\nHost: x\r\n${Array.from({ length: fields - 1 }, (_, i) => `X-H${i}: ${'v'.repeat(valueBytes)}\r\n`).join('')}\r\n`;
+    const exchange = async (payload: string) => {
+      const got = await helpers.rawExchange(srv.server.port, payload, helpers.countResponses(1), { timeoutMs: 5000 });
+      const [res] = helpers.parseResponses(got).responses;
+      return { status: res!.status, headers: res!.headers, json: JSON.parse(res!.body.toString()) };
+    };
+
+    it('48 header fields are served; 49 and 200 get 431 with a JSON error at once', async () => {
+      expect((await exchange(head(48))).status).toBe(200);
+      for (const n of [49, 200]) {
+        const t0 = Date.now();
+        const r = await exchange(head(n));
+        expect(r.status, String(n)).toBe(431);
+        expect(r.headers['content-type']).toBe('application/json');
+        expect(r.json.error).toBe('Request has more than 48 header fields, the most this server accepts');
+        expect(Date.now() - t0).toBeLessThan(2000);
+      }
+    });
+
+    it('a header section over node:http\'s size limit → 431 JSON; a malformed request → 400 JSON', async () => {
+      const big = await exchange(head(2, 20_000));
+      expect(big.status).toBe(431);
+      expect(big.json.error).toMatch(/^Request header section exceeds \d+ bytes/);
+      const bad = await exchange('GET /v1 HTTP/1.1\r\nHost x\r\n\r\n');
+      expect(bad.status).toBe(400);
+      expect(bad.json.error).toMatch(/^Malformed HTTP request/);
+      const ok = await helpers.postJson(srv.base, '/v1/models/half_plus_two:predict', '{"instances": [1.0]}');
+      expect(ok.json).toEqual({ predictions: [2.5] });
+    });
+  });
 });
+
+describe('administrative routes, CORS and the dashboard stream on the fallback', () => {
+  it('the loopback opt-in reads the peer from the socket; a token-only server still asks; CORS headers and SSE work', async () => {
+    const { HttpServer } = await import('../../src/server/http/server.js');
+    const { AdminAuth } = await import('../../src/server/admin-auth.js');
+    const { join } = await import('node:path');
+    const make = async (admin: InstanceType<typeof AdminAuth>) => {
+      const server = new HttpServer(srv.manager, {
+        log: () => {},
+        repositoryApi: true,
+        cors: true,
+        admin,
+        dashboard: { assetsDir: join(process.cwd(), 'static', 'dashboard'), intervalMs: 100 },
+      });
+      return { server, base: `http://127.0.0.1:${await server.listen(0, '127.0.0.1')}` };
+    };
+    const loopback = await make(new AdminAuth({ allowLoopback: true }));
+    const tokenOnly = await make(new AdminAuth({ token: 'fallback-token-0123456789' }));
+    try {
+      expect(loopback.server.engine.native).toBe(false);
+      const ok = await fetch(`${loopback.base}/v2/repository/index`, { method: 'POST' });
+      expect(ok.status).toBe(200);
+      expect(ok.headers.get('access-control-allow-origin')).toBe('*');
+      expect((await fetch(`${tokenOnly.base}/v2/repository/index`, { method: 'POST' })).status).toBe(401);
+      // two snapshots arrive on the event stream, then the server closes it
+      const events = await fetch(`${loopback.base}/dashboard/api/events`);
+      expect(events.headers.get('content-type')).toBe('text/event-stream; charset=utf-8');
+      const reader = events.body!.getReader();
+      let text = '';
+      while ((text.match(/event: snapshot/g) ?? []).length < 2) text += Buffer.from((await reader.read()).value!).toString();
+      expect(text).toMatch(/"name":"half_plus_two"/);
+    } finally {
+      await loopback.server.close(1000);
+      await tokenOnly.server.close(1000);
+    }
+  });
+});
+

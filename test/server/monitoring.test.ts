@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureVenv } from '../../scripts/python-env.mjs';
+import { Batching } from '../../src/batching/index.js';
 import type { Tensor } from '../../src/engine/tensor.js';
 import { ModelManager } from '../../src/models/manager.js';
 import { crc32c, WARMUP_FILE } from '../../src/models/warmup.js';
@@ -27,7 +28,7 @@ import {
   Registry,
   ServingMetrics,
 } from '../../src/observability/index.js';
-import { encodeMessage } from '../../src/proto/schemas.js';
+import { encodeMessage } from '../../src/wire/protobuf/schemas.js';
 import { startGrpcServer, type GrpcServer } from '../../src/server/grpc/index.js';
 import { HttpServer } from '../../src/server/http/server.js';
 import { predictRequest } from '../helpers/grpc-requests.js';
@@ -202,12 +203,15 @@ beforeAll(async () => {
   writeFileSync(join(brokenVersionDir, 'saved_model.pb'), 'not a protobuf');
 
   metrics = new ServingMetrics();
+  // batching on, as the server's default
+  const batching = new Batching();
   manager = await ModelManager.create(
     [fixtureConfig('half_plus_two'), fixtureConfig('mlp'), { name: 'warm', basePath: join(tmp, 'warm') }],
-    metrics.instrument({ fileSystemPollWaitSeconds: 0, warmup: {} }),
+    metrics.instrument({ fileSystemPollWaitSeconds: 0, warmup: {}, batching }),
   );
   await expect(manager.addModel({ name: 'broken', basePath: join(tmp, 'broken') })).rejects.toThrow(/failed to load/);
   metrics.attachManager(manager);
+  metrics.attachBatching(batching);
   http = new HttpServer(manager, { metrics, log: () => {} });
   base = `http://127.0.0.1:${await http.listen(0, '127.0.0.1')}`;
   grpcServer = await startGrpcServer(manager, { port: 0, host: '127.0.0.1', metrics, reflection: false, log: () => {} });

@@ -4,6 +4,7 @@
 // agree on the counts; plus the per-version numbers without batching (one execution per run).
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Batching } from '../../src/batching/index.js';
 import type { Tensor } from '../../src/engine/tensor.js';
 import { ModelManager } from '../../src/models/manager.js';
 import type { ModelStatistics } from '../../src/models/statistics.js';
@@ -31,7 +32,7 @@ let py: PythonDriver;
 const sent = { success: 0, fail: 0, executed: 0, rows: 0, t0: 0, t1: 0 };
 
 beforeAll(async () => {
-  manager = await ModelManager.create(MODELS);
+  manager = await ModelManager.create(MODELS, { batching: new Batching() }); // batching on, as the server's default
   http = new HttpServer(manager, { log: () => {} });
   const port = await http.listen(0, '127.0.0.1');
   base = `http://127.0.0.1:${port}`;
@@ -53,8 +54,8 @@ beforeAll(async () => {
     sent.success++;
     sent.rows += values.length;
   }
-  // failures: a rank-2 tensor where the signature takes [-1]; REST refuses it while decoding
-  // (a rejected request: no execution), gRPC in the model run (one execution)
+  // failures: a rank-2 tensor where the signature takes [-1], refused while decoding (REST) or by
+  // the front end's shape check (gRPC): rejected requests, no execution
   for (let i = 0; i < 2; i++) {
     const r = await postJson(base, INFER, { inputs: [{ name: 'x', shape: [1, 3], datatype: 'FP32', data: [1, 2, 3] }] });
     expect(r.status, r.text).toBe(400);
@@ -64,6 +65,19 @@ beforeAll(async () => {
   const answer = await py.call({ op: 'triton_infer', target: stack.target, model: 'half_plus_two', inputs: { x: wire(bad) } });
   expect(answer.ok).toBe(false);
   expect(answer.code).toBe('INVALID_ARGUMENT');
+  sent.fail++;
+  // a failure in the model run (one execution): bytes that are no tf.Example, which TF's
+  // parse_example refuses
+  const garbage: Tensor = { dtype: 'string', shape: [1], data: [Buffer.from('not a tf.Example')] };
+  const parse = await py.call({
+    op: 'triton_infer',
+    target: stack.target,
+    model: 'half_plus_two',
+    inputs: { inputs: wire(garbage) },
+    parameters: { signature_name: 'regress_x_to_y' },
+  });
+  expect(parse.ok).toBe(false);
+  expect(parse.code).toBe('INVALID_ARGUMENT');
   sent.fail++;
   sent.executed++;
   // unknown input name: refused before the run, over both protocols

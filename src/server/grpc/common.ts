@@ -4,6 +4,8 @@
 
 import * as grpc from '@grpc/grpc-js';
 import { asJetserveError, JetserveError } from '../../errors.js';
+import { requestMetadataOf, type RequestMetadata } from './metadata.js';
+import type { LogFn } from '../../observability/logging/levels.js';
 
 /** TF Serving cuts status messages at this length and appends "...TRUNCATED". */
 const MAX_MESSAGE = 1024;
@@ -28,12 +30,12 @@ export function rawMethod(
   };
 }
 
-export type Logger = (message: string) => void;
+export type Logger = LogFn;
 
 /** The gRPC status for an error: code = the canonical code number, message as TF Serving cuts it. */
 export function toStatus(err: unknown, log?: Logger): grpc.ServerErrorResponse {
   const e = asJetserveError(err);
-  if (e.code === 'INTERNAL' && log) log(`gRPC internal error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+  if (e.code === 'INTERNAL' && log) log(`gRPC internal error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`, 'error');
   let details = e.message;
   if (details.length > MAX_MESSAGE) details = `${details.slice(0, MAX_MESSAGE)}...TRUNCATED`;
   return Object.assign(new Error(details), { code: e.grpcCode, details });
@@ -55,32 +57,77 @@ export function checkDeadline(deadline: number | undefined): void {
   if (deadline !== undefined && deadline <= Date.now()) throw deadlineExceeded();
 }
 
-/** The call's deadline, after checking it has not already passed. */
-export function liveDeadline(call: { getDeadline(): grpc.Deadline }): number | undefined {
-  const deadline = deadlineOf(call);
-  checkDeadline(deadline);
-  return deadline;
+/** What a handler knows about its call besides the request bytes — the same on every transport. */
+export interface CallContext {
+  /** Request metadata (headers), typed. */
+  readonly metadata: RequestMetadata;
+  /** Date.now() ms, or undefined when the client set no deadline. */
+  readonly deadline: number | undefined;
+  /**
+   * Aborted when the client cancels the call (RST_STREAM, connection loss) or its deadline
+   * passes. Handed to Servable.run: a call cancelled while queued for a batch is dropped.
+   */
+  readonly signal: AbortSignal;
+  /** Throws CANCELLED / DEADLINE_EXCEEDED when the call is no longer wanted (before expensive work). */
+  checkLive(): void;
+}
+
+type ContextCall = { getDeadline(): grpc.Deadline; readonly metadata?: grpc.Metadata; readonly cancelled?: boolean } & Pick<
+  NodeJS.EventEmitter,
+  'once'
+>;
+
+/** A call's context; metadata and signal are built on first use only. */
+class LazyCallContext implements CallContext {
+  readonly deadline: number | undefined;
+  private md: RequestMetadata | undefined;
+  private controller: AbortController | undefined;
+
+  constructor(private readonly call: ContextCall) {
+    this.deadline = deadlineOf(call);
+  }
+
+  get metadata(): RequestMetadata {
+    return (this.md ??= requestMetadataOf(this.call));
+  }
+
+  get signal(): AbortSignal {
+    if (!this.controller) {
+      const controller = new AbortController();
+      this.controller = controller;
+      if (this.call.cancelled) controller.abort();
+      else this.call.once('cancelled', () => controller.abort());
+    }
+    return this.controller.signal;
+  }
+
+  checkLive(): void {
+    if (this.call.cancelled || this.controller?.signal.aborted) throw new JetserveError('CANCELLED', 'the client cancelled the call');
+    checkDeadline(this.deadline);
+  }
+}
+
+export function callContext(call: ContextCall): CallContext {
+  return new LazyCallContext(call);
 }
 
 /**
- * A handler answers with the encoded response: one Buffer, or (jetserve's transport only) a list of
- * pieces written in order without being joined.
+ * A handler answers with the encoded response: one Buffer, or a list of pieces written in order
+ * (jetserve's transports write them without joining; grpc-js's joins them).
  */
-export type UnaryHandler = (
-  request: Buffer,
-  call: grpc.ServerUnaryCall<Buffer, Buffer>,
-) => Buffer | Buffer[] | Promise<Buffer | Buffer[]>;
+export type UnaryHandler = (request: Buffer, context: CallContext) => Buffer | Buffer[] | Promise<Buffer | Buffer[]>;
 
 /**
  * Wraps a handler: errors (thrown or rejected) become gRPC statuses, and a request whose deadline
- * already passed is answered DEADLINE_EXCEEDED without running.
+ * already passed (or that was cancelled) is answered without running.
  */
 export function unary(handler: UnaryHandler, log?: Logger): grpc.handleUnaryCall<Buffer, Buffer> {
   return (call, callback) => {
     let result: Buffer | Buffer[] | Promise<Buffer | Buffer[]>;
     try {
-      checkDeadline(deadlineOf(call));
-      result = handler(call.request, call);
+      const context = callContext(call);
+      context.checkLive();
+      result = handler(call.request, context);
     } catch (err) {
       callback(toStatus(err, log));
       return;

@@ -3,7 +3,7 @@
 
 import type * as grpc from '@grpc/grpc-js';
 import { JetserveError } from '../../errors.js';
-import { decodeMessage, encodeMessage } from '../../proto/schemas.js';
+import { decodeMessage, encodeMessage } from '../../wire/protobuf/schemas.js';
 import { rawMethod, unary, type Logger } from './common.js';
 
 export const HEALTH_SERVICE = 'grpc.health.v1.Health';

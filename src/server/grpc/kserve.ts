@@ -6,25 +6,20 @@
 // Messages follow Triton's so that tritonclient works unchanged.
 
 import type * as grpc from '@grpc/grpc-js';
-import { DEFAULT_SIGNATURE, type SignatureInfo, type TensorSpec } from '../../engine/signature.js';
+import { DEFAULT_SIGNATURE, formatShape, shapeCompatible, type SignatureInfo, type TensorSpec } from '../../engine/signature.js';
 import type { Tensor } from '../../engine/tensor.js';
 import { invalidArgument, JetserveError, notFound } from '../../errors.js';
-import {
-  repositorySourceOf,
-  statisticsSourceOf,
-  type ModelResolver,
-  type ModelSpec,
-  type RepositorySource,
-} from '../../models/servable.js';
+import type { ReadinessSource, RepositorySource, StatisticsSource } from '../../models/capabilities.js';
+import type { ModelResolver, ModelSpec, RunOptions } from '../../models/servable.js';
 import {
   decodeInferInputs,
   encodeModelInferResponse,
   KSERVE_DATATYPE,
   scanModelInferRequest,
-} from '../../proto/kserve.js';
-import { decodeMessage, encodeMessage } from '../../proto/schemas.js';
-import { lenFieldSize, WireWriter } from '../../proto/wire.js';
-import { checkDeadline, deadlineOf, rawMethod, toStatus, unary, type Logger } from './common.js';
+} from '../../wire/protobuf/kserve.js';
+import { decodeMessage, encodeMessage } from '../../wire/protobuf/schemas.js';
+import { lenFieldSize, WireWriter } from '../../wire/protobuf/primitives.js';
+import { callContext, rawMethod, toStatus, unary, type CallContext, type Logger } from './common.js';
 
 export const INFERENCE_SERVICE = 'inference.GRPCInferenceService';
 export const KSERVE_PLATFORM = 'tensorflow_savedmodel';
@@ -80,20 +75,6 @@ function specOf(name: string, version: string): ModelSpec {
   return spec;
 }
 
-/** True when every configured model has an AVAILABLE version. */
-export function serverReady(models: ModelResolver): boolean {
-  const withReady = models as ModelResolver & { ready?: () => boolean };
-  if (typeof withReady.ready === 'function') return withReady.ready();
-  for (const name of models.modelNames()) {
-    try {
-      if (!models.status(name).some((s) => s.state === 'AVAILABLE')) return false;
-    } catch {
-      return false;
-    }
-  }
-  return true;
-}
-
 function tensorMetadata(name: string, spec: TensorSpec): { name: string; datatype: string; shape: number[] } {
   return {
     name,
@@ -109,10 +90,13 @@ function signatureFor(sig: SignatureInfo | undefined, name: string, modelName: s
   return sig;
 }
 
-export function inferenceServiceHandlers(models: ModelResolver, options: KServeOptions): grpc.UntypedServiceImplementation {
+/** What GRPCInferenceService needs from the model manager (ModelManager implements it). */
+export interface KServeModelSource extends ModelResolver, ReadinessSource, StatisticsSource, RepositorySource {}
+
+export function inferenceServiceHandlers(models: KServeModelSource, options: KServeOptions): grpc.UntypedServiceImplementation {
   const log = options.log;
 
-  const infer = async (buf: Buffer, deadline: number | undefined): Promise<Buffer> => {
+  const infer = async (buf: Buffer, context: CallContext): Promise<Buffer> => {
     const req = scanModelInferRequest(buf);
     const servable = models.resolve(specOf(req.modelName, req.modelVersion));
     const modelName = servable.name;
@@ -122,10 +106,10 @@ export function inferenceServiceHandlers(models: ModelResolver, options: KServeO
     try {
       const sigParam = req.parameters[SIGNATURE_PARAMETER];
       signatureName = typeof sigParam === 'string' && sigParam !== '' ? sigParam : DEFAULT_SIGNATURE;
-      const sig = signatureFor(servable.model.signatures[signatureName], signatureName, servable.name);
+      const sig = signatureFor(Object.hasOwn(servable.model.signatures, signatureName) ? servable.model.signatures[signatureName] : undefined, signatureName, servable.name);
       // names, count and datatypes first (Triton's messages), then the data
       for (const input of req.inputs) {
-        const spec = sig.inputs[input.name];
+        const spec = Object.hasOwn(sig.inputs, input.name) ? sig.inputs[input.name] : undefined;
         if (!spec) {
           throw invalidArgument(
             `unexpected inference input '${input.name}' for model '${modelName}' (inputs: ${Object.keys(sig.inputs).join(', ')})`,
@@ -135,6 +119,13 @@ export function inferenceServiceHandlers(models: ModelResolver, options: KServeO
         if (want && input.datatype !== want) {
           throw invalidArgument(
             `inference input '${input.name}' data-type is '${input.datatype}', but model '${modelName}' expects '${want}'`,
+          );
+        }
+        // Triton checks shapes against the model's config; the engine of a TF Serving-style server
+        // leaves them to TF (--validate_input_shapes), so KServe requests are checked here
+        if (!shapeCompatible(spec.shape, input.shape)) {
+          throw invalidArgument(
+            `unexpected shape for input '${input.name}' for model '${modelName}'. Expected ${formatShape(spec.shape)}, got ${formatShape(input.shape)}`,
           );
         }
       }
@@ -150,7 +141,7 @@ export function inferenceServiceHandlers(models: ModelResolver, options: KServeO
       outputNames = req.outputs.map((o) => o.name);
       const seen = new Set<string>();
       for (const name of outputNames) {
-        if (!(name in sig.outputs)) {
+        if (!Object.hasOwn(sig.outputs, name)) {
           throw invalidArgument(
             `unexpected inference output '${name}' for model '${modelName}' (outputs: ${Object.keys(sig.outputs).join(', ')})`,
           );
@@ -165,10 +156,11 @@ export function inferenceServiceHandlers(models: ModelResolver, options: KServeO
       servable.rejected?.();
       throw err;
     }
-    checkDeadline(deadline);
-    const runOptions: { signature: string; outputs?: readonly string[]; deadline?: number } = { signature: signatureName };
+    // decoding took time: a call cancelled or expired meanwhile never reaches the batcher
+    context.checkLive();
+    const runOptions: RunOptions = { signature: signatureName, signal: context.signal };
     if (outputNames.length > 0) runOptions.outputs = outputNames;
-    if (deadline !== undefined) runOptions.deadline = deadline;
+    if (context.deadline !== undefined) runOptions.deadline = context.deadline;
     const outputs = await servable.run(inputs, runOptions);
     const order = outputNames.length > 0 ? outputNames : Object.keys(outputs);
     return encodeModelInferResponse({
@@ -227,7 +219,7 @@ export function inferenceServiceHandlers(models: ModelResolver, options: KServeO
   const streamInfer = (call: grpc.ServerDuplexStream<Buffer, Buffer>): void => {
     let pending = 0;
     let ended = false;
-    const deadline = deadlineOf(call);
+    const context = callContext(call);
     const maybeEnd = () => {
       if (ended && pending === 0) call.end();
     };
@@ -235,8 +227,8 @@ export function inferenceServiceHandlers(models: ModelResolver, options: KServeO
       pending++;
       let work: Promise<Buffer>;
       try {
-        checkDeadline(deadline);
-        work = infer(buf, deadline);
+        context.checkLive();
+        work = infer(buf, context);
       } catch (err) {
         work = Promise.reject(err);
       }
@@ -268,11 +260,9 @@ export function inferenceServiceHandlers(models: ModelResolver, options: KServeO
   // --- Triton's statistics extension ---
 
   const modelStatistics = (buf: Buffer): Buffer => {
-    const source = statisticsSourceOf(models);
-    if (!source) throw new JetserveError('UNIMPLEMENTED', 'this model source keeps no inference statistics');
     const req = decodeMessage<{ name: string; version: string }>('inference.ModelStatisticsRequest', buf);
     // an empty name asks for every model (a version without a name is ignored, as Triton does)
-    const stats = req.name === '' ? source.modelStatistics() : source.modelStatistics(req.name, parseVersion(req.version));
+    const stats = req.name === '' ? models.modelStatistics() : models.modelStatistics(req.name, parseVersion(req.version));
     return encodeMessage('inference.ModelStatisticsResponse', { model_stats: stats });
   };
 
@@ -286,9 +276,7 @@ export function inferenceServiceHandlers(models: ModelResolver, options: KServeO
         `the model repository API is disabled; start jetserve with ${REPOSITORY_API_FLAG}`,
       );
     }
-    const source = repositorySourceOf(models);
-    if (!source) throw new JetserveError('UNIMPLEMENTED', 'this model source has no model repository');
-    return source;
+    return models;
   };
 
   /** jetserve has one repository: a named one is unsupported (as Triton answers). */
@@ -333,7 +321,7 @@ export function inferenceServiceHandlers(models: ModelResolver, options: KServeO
 
   return {
     ServerLive: unary(() => encodeMessage('inference.ServerLiveResponse', { live: true }), log),
-    ServerReady: unary(() => encodeMessage('inference.ServerReadyResponse', { ready: serverReady(models) }), log),
+    ServerReady: unary(() => encodeMessage('inference.ServerReadyResponse', { ready: models.ready() }), log),
     ModelReady: unary(modelReady, log),
     ServerMetadata: unary(
       () =>
@@ -345,7 +333,7 @@ export function inferenceServiceHandlers(models: ModelResolver, options: KServeO
       log,
     ),
     ModelMetadata: unary(modelMetadata, log),
-    ModelInfer: unary((buf, call) => infer(buf, deadlineOf(call)), log),
+    ModelInfer: unary(infer, log),
     ModelStreamInfer: streamInfer,
     ModelStatistics: unary(modelStatistics, log),
     RepositoryIndex: unary(repositoryIndex, log),

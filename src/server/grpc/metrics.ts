@@ -7,8 +7,8 @@
 
 import type * as grpc from '@grpc/grpc-js';
 import type { ServingMetrics } from '../../observability/serving-metrics.js';
-import { scanModelSpecField } from '../../proto/predict.js';
-import { WireReader, WT_LEN } from '../../proto/wire.js';
+import { scanModelSpecField } from '../../wire/protobuf/predict.js';
+import { WireReader, WT_LEN } from '../../wire/protobuf/primitives.js';
 
 type NameOf = (request: Buffer) => string;
 

@@ -5,38 +5,32 @@
 import type * as grpc from '@grpc/grpc-js';
 import { DEFAULT_SIGNATURE, type SignatureInfo } from '../../engine/signature.js';
 import { ERROR_CODES, invalidArgument, JetserveError, type ErrorCode } from '../../errors.js';
-import type { ModelResolver, ModelSpec, Servable, VersionState } from '../../models/servable.js';
-import { classifyOrRegress, multiInference, requireSpec } from '../../models/example-methods.js';
+import type { ReloadableConfig } from '../../models/capabilities.js';
+import type { ModelResolver, ModelSpec, RunOptions, Servable, VersionState } from '../../models/servable.js';
+import { checkPredictSignature, classifyOrRegress, multiInference, requireSpec } from '../../models/example-methods.js';
 import {
   decodePredictInputs,
-  encodePredictResponse,
   encodePredictResponseGather,
   scanModelSpecField,
   scanPredictRequest,
   type ModelSpecMessage,
-} from '../../proto/predict.js';
-import { decodeMessage, encodeMessage } from '../../proto/schemas.js';
-import { checkDeadline, deadlineOf, liveDeadline, rawMethod, unary, type Logger } from './common.js';
+} from '../../wire/protobuf/predict.js';
+import { decodeMessage, encodeMessage } from '../../wire/protobuf/schemas.js';
+import { rawMethod, unary, type CallContext, type Logger } from './common.js';
+
+/** Servable.run's options plus the call's cancellation signal (the batcher drops a cancelled queued call). */
 
 export const PREDICTION_SERVICE = 'tensorflow.serving.PredictionService';
 export const MODEL_SERVICE = 'tensorflow.serving.ModelService';
 
 export const SIGNATURE_DEF_MAP_TYPE_URL = 'type.googleapis.com/tensorflow.serving.SignatureDefMap';
 
-/** Model-manager operations beyond resolving that ModelService can use when present. */
-export interface ReloadableModelSource extends ModelResolver {
-  /**
-   * Replaces the served model list with a ModelServerConfig (as protobufjs decodes it: snake_case
-   * fields, int64 as numbers). Resolves when the new models are AVAILABLE.
-   */
-  reloadConfig?(config: unknown): Promise<void>;
-}
+/** What ModelService needs from the model manager (ModelManager implements it). */
+export interface ReloadableModelSource extends ModelResolver, ReloadableConfig {}
 
 export interface TfServingOptions {
-  /** Numeric outputs in tensor_content (true, default) or the typed *_val fields (TF Serving's default). */
+  /** Numeric outputs in tensor_content (true) or the typed *_val fields (false: TF Serving's default). */
   tensorContent: boolean;
-  /** The transport writes a list of pieces: large outputs are sent from the tensors without a copy. */
-  gather?: boolean;
   log?: Logger;
 }
 
@@ -56,7 +50,7 @@ function toModelSpec(spec: ModelSpecMessage): ModelSpec {
 }
 
 function signatureOf(servable: Servable, name: string): SignatureInfo {
-  const sig = servable.model.signatures[name];
+  const sig = Object.hasOwn(servable.model.signatures, name) ? servable.model.signatures[name] : undefined;
   if (!sig) throw new JetserveError('FAILED_PRECONDITION', `Serving signature key "${name}" not found.`);
   return sig;
 }
@@ -68,7 +62,7 @@ function checkInputNames(sentKeys: readonly string[], sig: SignatureInfo): void 
   const sent = new Set(keys);
   if (keys.length !== expected.length) {
     keys = [...keys].sort(); // map order on the wire is arbitrary: keep messages stable
-    const extra = keys.filter((k) => !(k in sig.inputs));
+    const extra = keys.filter((k) => !Object.hasOwn(sig.inputs, k));
     const missing = expected.filter((k) => !sent.has(k));
     throw invalidArgument(
       `input size does not match signature: ${keys.length}!=${expected.length} len({${keys.join(',')}}) != len({${expected.join(',')}}). ` +
@@ -76,7 +70,7 @@ function checkInputNames(sentKeys: readonly string[], sig: SignatureInfo): void 
     );
   }
   for (const key of keys) {
-    if (!(key in sig.inputs)) {
+    if (!Object.hasOwn(sig.inputs, key)) {
       throw invalidArgument(
         `input tensor alias not found in signature: ${key}. Inputs expected to be in the set {${expected.join(',')}}.`,
       );
@@ -87,7 +81,7 @@ function checkInputNames(sentKeys: readonly string[], sig: SignatureInfo): void 
 function checkOutputFilter(filter: readonly string[], sig: SignatureInfo): void {
   const seen = new Set<string>();
   for (const alias of filter) {
-    if (!(alias in sig.outputs)) {
+    if (!Object.hasOwn(sig.outputs, alias)) {
       throw invalidArgument(
         `output tensor alias not found in signature: ${alias} Outputs expected to be in the set {${Object.keys(sig.outputs).join(',')}}.`,
       );
@@ -121,26 +115,28 @@ export function predictionServiceHandlers(models: ModelResolver, options: TfServ
   const log = options.log;
   const encodeOptions = { tensorContent: options.tensorContent };
 
-  const predict = async (buf: Buffer, call: grpc.ServerUnaryCall<Buffer, Buffer>): Promise<Buffer | Buffer[]> => {
+  const predict = async (buf: Buffer, context: CallContext): Promise<Buffer | Buffer[]> => {
     const req = scanPredictRequest(buf);
     const spec = requireSpec(req.modelSpec);
     const servable = models.resolve(toModelSpec(spec));
     const signatureName = spec.signatureName || DEFAULT_SIGNATURE;
     const sig = signatureOf(servable, signatureName);
+    checkPredictSignature(servable, signatureName);
     checkInputNames(
       req.inputs.map((e) => e.key),
       sig,
     );
     const inputs = decodePredictInputs(req);
     checkOutputFilter(req.outputFilter, sig);
-    const deadline = deadlineOf(call);
-    checkDeadline(deadline);
-    const runOptions: { signature: string; outputs?: readonly string[]; deadline?: number } = { signature: signatureName };
+    // decoding took time: a call cancelled or expired meanwhile never reaches the batcher
+    context.checkLive();
+    const runOptions: RunOptions = { signature: signatureName, signal: context.signal };
     if (req.outputFilter.length > 0) runOptions.outputs = req.outputFilter;
-    if (deadline !== undefined) runOptions.deadline = deadline;
+    if (context.deadline !== undefined) runOptions.deadline = context.deadline;
     const outputs = await servable.run(inputs, runOptions);
     const spec2 = { name: servable.name, version: servable.version, signatureName };
-    return options.gather ? encodePredictResponseGather(outputs, spec2, encodeOptions) : encodePredictResponse(outputs, spec2, encodeOptions);
+    // a list of pieces: large outputs leave from the tensors without a copy
+    return encodePredictResponseGather(outputs, spec2, encodeOptions);
   };
 
   const getModelMetadata = (buf: Buffer): Buffer => {
@@ -170,9 +166,9 @@ export function predictionServiceHandlers(models: ModelResolver, options: TfServ
   return {
     Predict: unary(predict, log),
     GetModelMetadata: unary(getModelMetadata, log),
-    Classify: unary((buf, call) => classifyOrRegress(buf, 'classify', resolveSpec, liveDeadline(call)), log),
-    Regress: unary((buf, call) => classifyOrRegress(buf, 'regress', resolveSpec, liveDeadline(call)), log),
-    MultiInference: unary((buf, call) => multiInference(buf, resolveSpec, liveDeadline(call)), log),
+    Classify: unary((buf, context) => classifyOrRegress(buf, 'classify', resolveSpec, context.deadline), log),
+    Regress: unary((buf, context) => classifyOrRegress(buf, 'regress', resolveSpec, context.deadline), log),
+    MultiInference: unary((buf, context) => multiInference(buf, resolveSpec, context.deadline), log),
   };
 }
 
@@ -197,12 +193,19 @@ function signatureDefs(signatures: Readonly<Record<string, SignatureInfo>>): Rec
 // ---------------------------------------------------------------------------------------------
 // ModelService
 
-export function modelServiceHandlers(models: ReloadableModelSource, log?: Logger): grpc.UntypedServiceImplementation {
+/** The flag that serves HandleReloadConfigRequest (named in the error when it is off). */
+export const RELOAD_CONFIG_API_FLAG = '--enable_reload_config_api';
+
+/**
+ * ModelService. `reloadApi` (--enable_reload_config_api) serves HandleReloadConfigRequest; off, it
+ * answers UNIMPLEMENTED naming the flag (an administrative API, off by default).
+ */
+export function modelServiceHandlers(models: ReloadableModelSource, log?: Logger, reloadApi = false): grpc.UntypedServiceImplementation {
   const getModelStatus = (buf: Buffer): Buffer => {
     const spec = requireSpec(scanModelSpecField(buf, 'GetModelStatusRequest'));
     let version = spec.version;
     if (spec.versionLabel !== undefined) {
-      version = models.labels(spec.name)[spec.versionLabel];
+      version = Object.hasOwn(models.labels(spec.name), spec.versionLabel) ? models.labels(spec.name)[spec.versionLabel] : undefined;
       if (version === undefined) throw invalidArgument(`Unrecognized servable version label: ${spec.versionLabel}`);
     }
     const statuses = models.status(spec.name, version);
@@ -218,13 +221,10 @@ export function modelServiceHandlers(models: ReloadableModelSource, log?: Logger
   };
 
   const reload = async (buf: Buffer): Promise<Buffer> => {
-    const req = decodeMessage<{ config: unknown }>('tensorflow.serving.ReloadConfigRequest', buf);
-    if (!models.reloadConfig) {
-      throw new JetserveError(
-        'UNIMPLEMENTED',
-        'HandleReloadConfigRequest is not supported by this server yet: the model list comes from --model_name/--model_base_path',
-      );
+    if (!reloadApi) {
+      throw new JetserveError('UNIMPLEMENTED', `HandleReloadConfigRequest is disabled; start jetserve with ${RELOAD_CONFIG_API_FLAG}`);
     }
+    const req = decodeMessage<{ config: unknown }>('tensorflow.serving.ReloadConfigRequest', buf);
     if (!req.config) throw invalidArgument('ReloadConfigRequest has no config');
     await models.reloadConfig(req.config);
     return encodeMessage('tensorflow.serving.ReloadConfigResponse', { status: { error_code: 0, error_message: '' } });

@@ -1,4 +1,4 @@
-// The HTTP routes' view of the wire codecs (src/codec/): one function per direction and format,
+// The HTTP routes' view of the wire codecs (src/wire/): one function per direction and format,
 // taking the servable's Model (for signatures), so route code does not change when a codec's
 // internals do.
 
@@ -9,16 +9,28 @@ import {
   encodeFlatPredictError,
   encodeFlatPredictResponse,
   FLATBUFFERS_CONTENT_TYPE,
-} from '../../codec/flatbuffers/flatbuffers.js';
+} from '../../wire/flatbuffers/flatbuffers.js';
 import {
   decodeInferRequest,
   encodeInferResponse,
   encodeKServeModelMetadata,
+  inferResponseChunks,
   encodeTritonModelConfig,
-} from '../../codec/kserve-json.js';
-import type { Tensor, TensorAllocator } from '../../engine/tensor.js';
+} from '../../wire/json/kserve.js';
+import { elementCount, type Tensor, type TensorAllocator } from '../../engine/tensor.js';
 import { invalidArgument, JetserveError } from '../../errors.js';
-import { JsonReader } from '../../codec/json/reader.js';
+import { exampleSignature, type ExampleMethod } from '../../models/example-methods.js';
+import type { Servable } from '../../models/servable.js';
+import { DEFAULT_LIMITS, type RequestLimits } from '../../wire/limits.js';
+import { JsonReader } from '../../wire/json/reader.js';
+import {
+  decodeInferRequestNative,
+  decodePredictRequestNative,
+  inferResponseChunksNative,
+  nativeJsonAvailable,
+  nativeLimitsSupported,
+  predictResponseChunksNative,
+} from '../../wire/json/native.js';
 import {
   decodeExamplesRequest,
   decodePredictRequest,
@@ -26,7 +38,8 @@ import {
   encodePredictResponse,
   encodeRegressResponse,
   examplesTensor,
-} from '../../codec/tfserving-json.js';
+  predictResponseChunks,
+} from '../../wire/json/tfserving.js';
 
 export { FLATBUFFERS_CONTENT_TYPE };
 
@@ -50,16 +63,84 @@ export interface KServeInferRequest extends DecodedRequest {
   binaryOutputs: string[];
 }
 
+let nativeJson: boolean | undefined;
+
+/**
+ * Whether the native codec (native/json_*.cc) decodes and encodes REST JSON: when the addon has
+ * it, unless JETSERVE_JSON_CODEC=ts asks for the TypeScript reference codec (tests and
+ * benchmarks compare the two). Decided at the first request (loading the addon at import would
+ * load TF before the CLI has even parsed its flags).
+ */
+function useNative(): boolean {
+  nativeJson ??= process.env.JETSERVE_JSON_CODEC !== 'ts' && nativeJsonAvailable();
+  return nativeJson;
+}
+
+/** The JSON codec the REST routes use: "native" or "ts". */
+export function jsonCodec(): 'native' | 'ts' {
+  return useNative() ? 'native' : 'ts';
+}
+
 /**
  * TF Serving predict JSON: row (instances) or columnar (inputs). `alloc`: numeric tensor memory
- * (default aligned native; the JSON offload workers pass plainTensor).
+ * (default aligned native; the JSON offload workers pass plainTensor, which the TypeScript codec
+ * serves).
  */
-export function decodeTfPredict(body: Uint8Array, model: SignatureSource, alloc?: TensorAllocator): TfPredictRequest {
-  const decoded = decodePredictRequest(body, (name) => model.signature(name), alloc ? { alloc } : {});
+export function decodeTfPredict(
+  body: Uint8Array,
+  model: SignatureSource,
+  alloc?: TensorAllocator,
+  limits: RequestLimits = DEFAULT_LIMITS,
+): TfPredictRequest {
+  const resolve = (name: string) => model.signature(name);
+  const decoded =
+    useNative() && !alloc && nativeLimitsSupported(limits)
+      ? decodePredictRequestNative(body, model.signatures, { limits, resolveSignature: resolve })
+      : decodePredictRequest(body, resolve, alloc ? { alloc, limits } : { limits });
   return { signature: decoded.signatureName, inputs: decoded.inputs, format: decoded.format };
 }
 
-export function encodeTfPredict(outputs: Record<string, Tensor>, request: TfPredictRequest): string {
+/**
+ * Outputs of at most this many elements are encoded by the TypeScript writer (same text): a call
+ * into the native encoder costs ~1.5 µs before its first element (arguments, a Buffer), the
+ * TypeScript writer ~0.6 µs plus ~0.15 µs an element (3 floats: 1.2 vs 1.8 µs; 16: 3.2 vs 2.5).
+ */
+const NATIVE_ENCODE_MIN_ELEMENTS = 8;
+
+/** Outputs of at most this many elements (in all) are encoded as one string. */
+const SMALL_RESPONSE_ELEMENTS = 4096;
+
+/**
+ * The predict response JSON for Exchange.sendChunks: chunks of about `chunkBytes` bytes (native
+ * codec) or `chunkChars` characters (TypeScript codec: one string for small outputs).
+ * `reuseChunks`: the native codec may write later chunks into memory it reuses two chunks later
+ * (for a writer that copies each chunk before it asks for more: uWebSockets.js; see
+ * predictResponseChunksNative).
+ */
+export function encodeTfPredictChunks(
+  outputs: Record<string, Tensor>,
+  request: TfPredictRequest,
+  chunkChars: number,
+  chunkBytes = chunkChars,
+  reuseChunks = false,
+): Iterator<string | Uint8Array, void, undefined> {
+  let total = 0;
+  for (const t of Object.values(outputs)) total += elementCount(t.shape);
+  if (total > NATIVE_ENCODE_MIN_ELEMENTS && useNative()) return predictResponseChunksNative(outputs, request.format, chunkBytes, reuseChunks);
+  if (total <= SMALL_RESPONSE_ELEMENTS) return [encodePredictResponse(outputs, request.format)][Symbol.iterator]() as Iterator<string, void, undefined>;
+  return predictResponseChunks(outputs, request.format, chunkChars);
+}
+
+/**
+ * The predict response as one string when its outputs are small enough for the TypeScript writer
+ * (encodeTfPredictChunks' choice for them), else undefined: a tiny answer skips the chunk
+ * iterator (an array, its iterator and two next() results per request).
+ */
+export function encodeTfPredictSmall(outputs: Record<string, Tensor>, request: TfPredictRequest): string | undefined {
+  let total = 0;
+  for (const key in outputs) total += elementCount(outputs[key]!.shape);
+  if (total > NATIVE_ENCODE_MIN_ELEMENTS && useNative()) return undefined;
+  if (total > SMALL_RESPONSE_ELEMENTS) return undefined;
   return encodePredictResponse(outputs, request.format);
 }
 
@@ -70,36 +151,18 @@ export interface TfExamplesRequest extends DecodedRequest {
 
 /**
  * classify / regress JSON: examples (+ context) become the serialized tf.Example DT_STRING tensor
- * fed to the signature's one input; only the outputs the method reads are computed.
+ * fed to the signature's "inputs"; only the outputs the method reads are computed. The signature is
+ * checked as for gRPC Classify / Regress (exampleSignature: TF Serving's checks and messages).
  */
-export function decodeTfExamples(body: Uint8Array, verb: 'classify' | 'regress', model: Model): TfExamplesRequest {
-  const request = decodeExamplesRequest(body);
-  const sig = model.signature(request.signatureName);
-  const inputKeys = Object.keys(sig.inputs);
-  if (inputKeys.length !== 1) {
-    throw invalidArgument(
-      `Expected one input Tensor: signature "${request.signatureName}" has ${inputKeys.length} inputs (${inputKeys.join(', ')}), so it cannot ${verb} tf.Examples`,
-    );
-  }
-  const key = inputKeys[0]!;
-  if (sig.inputs[key]!.dtype !== 'string') {
-    throw invalidArgument(
-      `signature "${request.signatureName}" input '${key}' is ${sig.inputs[key]!.dtype ?? 'of an unsupported type'}, not the DT_STRING serialized tf.Example input ${verb} needs`,
-    );
-  }
-  let outputs: string[];
-  if (verb === 'classify') {
-    outputs = ['classes', 'scores'].filter((k) => k in sig.outputs);
-    if (outputs.length === 0) {
-      throw invalidArgument(`signature "${request.signatureName}" has neither a 'classes' nor a 'scores' output to classify with`);
-    }
-  } else {
-    if (!('outputs' in sig.outputs)) {
-      throw invalidArgument(`signature "${request.signatureName}" has no 'outputs' output to regress with`);
-    }
-    outputs = ['outputs'];
-  }
-  return { signature: request.signatureName, inputs: { [key]: examplesTensor(request) }, outputs, count: request.examples.length };
+export function decodeTfExamples(
+  body: Uint8Array,
+  verb: ExampleMethod,
+  servable: Servable,
+  limits: RequestLimits = DEFAULT_LIMITS,
+): TfExamplesRequest {
+  const request = decodeExamplesRequest(body, limits);
+  const { inputKey, outputs } = exampleSignature(servable, request.signatureName, verb);
+  return { signature: request.signatureName, inputs: { [inputKey]: examplesTensor(request) }, outputs, count: request.examples.length };
 }
 
 export function encodeTfClassify(outputs: Record<string, Tensor>, request: TfExamplesRequest): string {
@@ -160,10 +223,14 @@ export function decodeKServeInfer(
   jsonLength: number | undefined,
   model: SignatureSource,
   alloc?: TensorAllocator,
+  limits: RequestLimits = DEFAULT_LIMITS,
 ): KServeInferRequest {
   const requested = requestedSignature(body, jsonLength);
   const [signature, info] = requested === undefined ? kserveSignature(model) : [requested, model.signature(requested)];
-  const decoded = decodeInferRequest(body, jsonLength, info, alloc ? { alloc } : {});
+  const decoded =
+    jsonLength === undefined && !alloc && useNative() && nativeLimitsSupported(limits) && Object.hasOwn(model.signatures, signature)
+      ? decodeInferRequestNative(body, model.signatures, signature, { limits })
+      : decodeInferRequest(body, jsonLength, info, alloc ? { alloc, limits } : { limits });
   return {
     signature,
     inputs: decoded.inputs,
@@ -173,23 +240,38 @@ export function decodeKServeInfer(
   };
 }
 
+/**
+ * The infer response: with binary outputs one body (JSON header + tensor bytes, `jsonLength` for
+ * Inference-Header-Content-Length); all-JSON responses as chunks of about `chunkBytes` bytes
+ * (native codec) or `chunkChars` characters, for Exchange.sendChunks. `reuseChunks`: as
+ * encodeTfPredictChunks'.
+ */
 export function encodeKServeInfer(
   outputs: Record<string, Tensor>,
   request: KServeInferRequest,
   name: string,
   version: number,
-): { body: Uint8Array; jsonLength?: number } {
+  chunkChars: number,
+  chunkBytes = chunkChars,
+  reuseChunks = false,
+): { body: Uint8Array; jsonLength: number } | { chunks: Iterator<string | Uint8Array, void, undefined> } {
   // response order = the request's "outputs" order (or the signature's)
   const ordered: Record<string, Tensor> = {};
   for (const key of request.outputs ?? Object.keys(outputs)) ordered[key] = outputs[key]!;
-  const encoded = encodeInferResponse({
+  const args = {
     modelName: name,
     modelVersion: String(version),
     ...(request.id !== undefined ? { id: request.id } : {}),
     outputs: ordered,
     binaryOutputs: request.binaryOutputs,
-  });
-  return encoded.headerLength === undefined ? { body: encoded.body } : { body: encoded.body, jsonLength: encoded.headerLength };
+  };
+  if (request.binaryOutputs.length === 0) {
+    return {
+      chunks: useNative() ? inferResponseChunksNative(args, chunkBytes, reuseChunks) : inferResponseChunks(args, undefined, chunkChars),
+    };
+  }
+  const encoded = encodeInferResponse(args);
+  return { body: encoded.body, jsonLength: encoded.headerLength ?? encoded.body.byteLength };
 }
 
 export function kserveModelMetadata(name: string, versions: readonly string[], model: Model): string {
@@ -204,8 +286,13 @@ export function tritonModelConfig(name: string, model: Model): string {
  * FlatBuffers predict. `zeroCopy`: the body is an aligned native block (allocAligned), so 64-byte
  * aligned tensor payloads are handed to TF in place.
  */
-export function decodeFlatbuffersPredict(body: Uint8Array, model: Model, zeroCopy: boolean): DecodedRequest {
-  const decoded = decodeFlatPredict(body, (name) => model.signature(name), { zeroCopy });
+export function decodeFlatbuffersPredict(
+  body: Uint8Array,
+  model: Model,
+  zeroCopy: boolean,
+  limits: RequestLimits = DEFAULT_LIMITS,
+): DecodedRequest {
+  const decoded = decodeFlatPredict(body, (name) => model.signature(name), { zeroCopy, limits });
   return {
     signature: decoded.signatureName,
     inputs: decoded.inputs,

@@ -20,6 +20,7 @@ import { Piscina } from 'piscina';
 import { TYPED_ARRAY_OF, type NumericData } from '../../engine/dtypes.js';
 import type { Tensor } from '../../engine/tensor.js';
 import { JetserveError } from '../../errors.js';
+import { DEFAULT_LIMITS, LimitExceededError, type RequestLimits } from '../../wire/limits.js';
 import type { KServeInferRequest, SignatureSource, TfPredictRequest } from './codecs.js';
 import type { DecodeReply, DecodeTask, WireTensor } from './json-worker.js';
 
@@ -35,6 +36,8 @@ export const DEFAULT_JSON_OFFLOAD_THRESHOLD_BYTES = 64 * 1024;
 export interface JsonOffloadOptions {
   /** Bodies of at least this many bytes are decoded on the pool; 0 disables offloading. */
   thresholdBytes: number;
+  /** Request budgets the workers enforce (default DEFAULT_LIMITS). */
+  limits?: RequestLimits;
   /** Worker threads (default: one less than the cores, at least one). */
   threads?: number;
 }
@@ -42,6 +45,7 @@ export interface JsonOffloadOptions {
 export class JsonOffload {
   readonly thresholdBytes: number;
   readonly threads: number;
+  readonly limits: RequestLimits;
   private pool: Piscina | undefined;
   /** Bodies decoded on the pool (tests and stats read it). */
   offloaded = 0;
@@ -52,6 +56,7 @@ export class JsonOffload {
     }
     this.thresholdBytes = options.thresholdBytes;
     this.threads = Math.max(1, options.threads ?? availableParallelism() - 1);
+    this.limits = options.limits ?? DEFAULT_LIMITS;
   }
 
   /** True when a body of this size is decoded on the pool. */
@@ -89,11 +94,12 @@ export class JsonOffload {
       body.byteOffset === 0 && body.byteLength === body.buffer.byteLength && body.buffer instanceof ArrayBuffer
         ? body
         : new Uint8Array(body);
-    const task: DecodeTask = { protocol, body: owned, signatures: signaturesJson(model), source: model.source };
+    const task: DecodeTask = { protocol, body: owned, signatures: signaturesJson(model), source: model.source, limits: this.limits };
     const reply = (await this.getPool().run(task, { transferList: [owned.buffer as ArrayBuffer] })) as DecodeReply;
     this.offloaded++;
     if (!reply.ok) {
       if (reply.internal) throw new Error(reply.message);
+      if (reply.limit) throw new LimitExceededError(reply.message);
       throw new JetserveError(reply.code, reply.message);
     }
     const inputs: Record<string, Tensor> = {};

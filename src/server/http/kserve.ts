@@ -4,30 +4,20 @@
 // data extension (Inference-Header-Content-Length) and Triton's statistics extension
 // (GET /v2/models[/{m}[/versions/{v}]]/stats). Errors are {"error": message}.
 
-import { readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { invalidArgument, JetserveError } from '../../errors.js';
-import { statisticsSourceOf, type Servable } from '../../models/servable.js';
-import { decodeKServeInfer, encodeKServeInfer, kserveModelMetadata, tritonModelConfig } from './codecs.js';
-import { Exchange, HttpError, errorBody } from './exchange.js';
+import { JETSERVE_VERSION } from '../../version.js';
+import type { Servable } from '../../models/servable.js';
+import { decodeKServeInfer, encodeKServeInfer, jsonCodec, kserveModelMetadata, tritonModelConfig } from './codecs.js';
+import { jsonBodies } from './body-pool.js';
+import { Exchange, HttpError, JSON_CONTENT_TYPE, STREAM_CHUNK_BYTES, STREAM_CHUNK_CHARS, errorBody } from './exchange.js';
 import { respondAsync } from './respond.js';
-import type { HttpContext } from './server.js';
-import { isJsonLike, mediaType } from './tfserving.js';
+import type { HttpContext } from './context.js';
+import { isJsonLike, mediaType } from './media.js';
 
 const MODEL_RE = /^\/v2\/models\/([^/]+)(?:\/versions\/([^/]+))?(?:\/(ready|infer|config|stats))?\/?$/;
 
 export const KSERVE_EXTENSIONS = ['binary_tensor_data', 'model_configuration', 'statistics'];
 
-const here = dirname(fileURLToPath(import.meta.url));
-/** jetserve's version from package.json (src/server/http and dist/server/http are both 3 deep). */
-export const SERVER_VERSION: string = (() => {
-  try {
-    return (JSON.parse(readFileSync(join(here, '..', '..', '..', 'package.json'), 'utf8')) as { version: string }).version;
-  } catch {
-    return '0.0.0';
-  }
-})();
 
 export function handleKServe(ex: Exchange, ctx: HttpContext): void {
   const url = ex.url;
@@ -138,18 +128,16 @@ function resolve(ctx: HttpContext, name: string, versionText: string | undefined
 
 /** Triton's statistics response: {"model_stats": [...]}, all models when name is undefined. */
 function statisticsJson(ctx: HttpContext, name: string | undefined, versionText: string | undefined): string {
-  const source = statisticsSourceOf(ctx.models);
-  if (!source) throw new JetserveError('UNIMPLEMENTED', 'this model source keeps no inference statistics');
   if (versionText !== undefined && !/^\d+$/.test(versionText)) {
     throw invalidArgument(`Invalid model version '${versionText}': versions are non-negative integers`);
   }
-  return JSON.stringify({ model_stats: source.modelStatistics(name, versionText === undefined ? undefined : Number(versionText)) });
+  return JSON.stringify({ model_stats: ctx.models.modelStatistics(name, versionText === undefined ? undefined : Number(versionText)) });
 }
 
 function serverMetadataJson(ctx: HttpContext): string {
   return JSON.stringify({
     name: 'jetserve',
-    version: SERVER_VERSION,
+    version: JETSERVE_VERSION,
     extensions: ctx.repositoryApi ? [...KSERVE_EXTENSIONS, 'model_repository'] : KSERVE_EXTENSIONS,
     jetserve: {
       http_engine: ctx.engine.name,
@@ -196,7 +184,8 @@ function infer(ex: Exchange, ctx: HttpContext, name: string, versionText: string
       return;
     }
   }
-  const body = ex.receiveBody();
+  // all-JSON bodies are given back to the pool once decoded
+  const body = jsonLength === undefined ? ex.receiveBody(jsonBodies.alloc, jsonBodies.take) : ex.receiveBody();
   respondAsync(ex, ctx, async () => {
     const bytes = await ex.decodedBody(body);
     if (jsonLength !== undefined && jsonLength > bytes.byteLength) {
@@ -208,23 +197,27 @@ function infer(ex: Exchange, ctx: HttpContext, name: string, versionText: string
     const servable = resolve(ctx, name, versionText);
     // large all-JSON bodies are decoded on the worker pool (same result, same errors)
     let request: Awaited<ReturnType<typeof decodeKServeInfer>>;
+    const offloaded = jsonLength === undefined && ctx.offload?.wants(bytes.byteLength) === true;
     try {
-      request =
-        jsonLength === undefined && ctx.offload?.wants(bytes.byteLength)
-          ? await ctx.offload.decodeKServeInfer(bytes, servable.model)
-          : decodeKServeInfer(bytes, jsonLength, servable.model);
+      request = offloaded
+        ? await ctx.offload!.decodeKServeInfer(bytes, servable.model)
+        : decodeKServeInfer(bytes, jsonLength, servable.model, undefined, ctx.limits);
     } catch (err) {
       servable.rejected?.(); // a failed inference of this version in its statistics
       throw err;
+    } finally {
+      // the native codec keeps nothing of an all-JSON body (its tensors and texts are copies)
+      if (!offloaded && jsonLength === undefined && jsonCodec() === 'native') jsonBodies.release(bytes);
     }
     const outputs = await servable.run(request.inputs, {
       signature: request.signature,
       outputs: request.outputs,
       deadline: ex.deadline,
     });
-    const reply = encodeKServeInfer(outputs, request, servable.name, servable.version);
-    if (reply.jsonLength === undefined) {
-      ex.sendJson(200, reply.body);
+    // native uWS copies each chunk as it is written: the encoder may reuse chunk memory
+    const reply = encodeKServeInfer(outputs, request, servable.name, servable.version, STREAM_CHUNK_CHARS, STREAM_CHUNK_BYTES, ctx.engine.native);
+    if ('chunks' in reply) {
+      await ex.sendChunks(200, JSON_CONTENT_TYPE, reply.chunks);
     } else {
       ex.send(200, 'application/octet-stream', reply.body, [['Inference-Header-Content-Length', String(reply.jsonLength)]]);
     }

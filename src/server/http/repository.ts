@@ -8,10 +8,9 @@
 // is not served yet; the index lists the repository's directories that are not loaded as UNAVAILABLE.
 
 import { JetserveError } from '../../errors.js';
-import { repositorySourceOf } from '../../models/servable.js';
 import { Exchange, HttpError, errorBody } from './exchange.js';
 import { respondAsync } from './respond.js';
-import type { HttpContext } from './server.js';
+import type { HttpContext } from './context.js';
 
 const MODEL_ACTION_RE = /^\/v2\/repository\/models\/([^/]+)\/(load|unload)\/?$/;
 
@@ -20,11 +19,7 @@ export function handleRepository(ex: Exchange, ctx: HttpContext): void {
     ex.sendJson(404, errorBody(`Not found: ${ex.method.toUpperCase()} ${ex.url} (the model repository API is disabled; start jetserve with --enable_model_repository_api)`));
     return;
   }
-  const repo = repositorySourceOf(ctx.models);
-  if (!repo) {
-    ex.sendJson(501, errorBody('this model source has no repository'));
-    return;
-  }
+  const repo = ctx.models;
   if (ex.method !== 'post') {
     ex.sendJson(405, errorBody(`Method ${ex.method.toUpperCase()} is not allowed on ${ex.url}; use POST`), [['Allow', 'POST']]);
     return;

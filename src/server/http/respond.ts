@@ -6,7 +6,7 @@
 import { asJetserveError, codeOfHttpStatus, JetserveError } from '../../errors.js';
 import { type RequestRecorder } from '../../observability/serving-metrics.js';
 import { Exchange, HttpError } from './exchange.js';
-import type { HttpContext } from './server.js';
+import type { HttpContext } from './context.js';
 
 export function respondAsync(
   ex: Exchange,
@@ -31,14 +31,30 @@ export function respondAsync(
   );
 }
 
+/**
+ * respondAsync's error handling for a route that runs without a promise of its own (the
+ * callback-style TF-JSON predict): counts the failure when `recorder` is set, then answers.
+ */
+export function failRequest(
+  ex: Exchange,
+  ctx: HttpContext,
+  err: unknown,
+  writeError?: (ex: Exchange, err: JetserveError) => void,
+  recorder?: RequestRecorder,
+): void {
+  recorder?.failed(err instanceof HttpError ? codeOfHttpStatus(err.status) : asJetserveError(err).code);
+  fail(ex, ctx, err, writeError);
+}
+
 function fail(ex: Exchange, ctx: HttpContext, err: unknown, writeError?: (ex: Exchange, err: JetserveError) => void): void {
+  if (!(err instanceof JetserveError) && !(err instanceof HttpError)) {
+    // logged even when a response already started (a streamed response cut short by a bug)
+    ctx.log(`internal error on ${ex.method.toUpperCase()} ${ex.url}: ${(err as Error)?.stack ?? String(err)}`, 'error', { request_id: ex.requestId });
+  }
   if (ex.done) return;
   if (err instanceof HttpError) {
     ex.sendError(err);
     return;
-  }
-  if (!(err instanceof JetserveError)) {
-    ctx.log(`internal error on ${ex.method.toUpperCase()} ${ex.url}: ${(err as Error)?.stack ?? String(err)}`);
   }
   const e = asJetserveError(err);
   if (writeError) writeError(ex, e);

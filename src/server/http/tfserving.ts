@@ -5,7 +5,10 @@
 
 import { allocAligned } from '../../engine/native.js';
 import { JetserveError } from '../../errors.js';
+import { checkPredictSignature } from '../../models/example-methods.js';
 import type { ModelSpec, Servable } from '../../models/servable.js';
+import type { Tensor } from '../../engine/tensor.js';
+import type { RequestRecorder } from '../../observability/serving-metrics.js';
 import {
   FLATBUFFERS_CONTENT_TYPE,
   decodeFlatbuffersPredict,
@@ -14,13 +17,18 @@ import {
   encodeFlatbuffersError,
   encodeFlatbuffersPredict,
   encodeTfClassify,
-  encodeTfPredict,
+  encodeTfPredictChunks,
+  encodeTfPredictSmall,
   encodeTfRegress,
+  jsonCodec,
+  type TfPredictRequest,
 } from './codecs.js';
-import { Exchange, HttpError, errorBody } from './exchange.js';
-import { respondAsync } from './respond.js';
-import type { HttpContext } from './server.js';
-import { encodeModelMetadata, encodeModelStatus } from '../../codec/tfserving-json.js';
+import { jsonBodies } from './body-pool.js';
+import { Exchange, HttpError, JSON_CONTENT_TYPE, STREAM_CHUNK_BYTES, STREAM_CHUNK_CHARS, errorBody } from './exchange.js';
+import { isJsonLike, mediaType } from './media.js';
+import { failRequest, respondAsync } from './respond.js';
+import type { HttpContext } from './context.js';
+import { encodeModelMetadata, encodeModelStatus } from '../../wire/json/tfserving.js';
 
 // TF Serving's regexes (http_rest_api_handler.cc), anchored: RE2::FullMatch
 const GET_RE = /^\/v1\/models(?:\/([^/:]+))?(?:(?:\/versions\/(\d+))|(?:\/labels\/([^/:]+)))?(?:\/(metadata))?$/i;
@@ -65,14 +73,21 @@ export function handleTfServing(ex: Exchange, ctx: HttpContext): void {
     // in place. Small ones are copied into the tensor slab instead: an aligned block of its own
     // costs several µs per request (external ArrayBuffer + finalizer), more than copying ≤ 64 KiB.
     const zeroCopyBody = kind === 'flatbuffers' && (ex.contentLength ?? 0) >= FLATBUFFERS_ZERO_COPY_MIN_BYTES;
-    const body = ex.receiveBody(zeroCopyBody ? allocAlignedBytes : undefined);
+    const recorder = ctx.metrics?.request(spec.name, verb, 'REST');
+    if (kind === 'json' && verb === 'predict' && inlinePredict(ex, ctx)) {
+      predictJsonInline(ex, ctx, spec, recorder);
+      return;
+    }
+    // JSON predict bodies are given back to the pool once decoded (predictJson)
+    const pooled = kind === 'json' && verb === 'predict';
+    const body = ex.receiveBody(zeroCopyBody ? allocAlignedBytes : pooled ? jsonBodies.alloc : undefined, pooled ? jsonBodies.take : undefined);
     respondAsync(ex, ctx, async () => {
       const bytes = ex.contentEncoding === '' ? await body : await ex.decodedBody(body);
       // `return await`: one promise hop fewer than returning the promise from an async function
       if (kind === 'flatbuffers') return await predictFlatbuffers(ex, ctx, spec, bytes);
       if (verb === 'predict') return await predictJson(ex, ctx, spec, bytes);
       return await examplesJson(ex, ctx, spec, bytes, verb as 'classify' | 'regress');
-    }, kind === 'flatbuffers' ? flatbuffersError : undefined, ctx.metrics?.request(spec.name, verb, 'REST'));
+    }, kind === 'flatbuffers' ? flatbuffersError : undefined, recorder);
     return;
   }
   malformed(ex);
@@ -168,35 +183,107 @@ function bodyKind(ex: Exchange, verb: Verb): 'json' | 'flatbuffers' | HttpError 
   );
 }
 
-/** The media type without parameters, lower-cased. */
-export function mediaType(contentType: string): string {
-  const semi = contentType.indexOf(';');
-  return (semi === -1 ? contentType : contentType.slice(0, semi)).trim().toLowerCase();
-}
-
-/**
- * Content types a JSON body may arrive with: none, any JSON type, text/plain, and curl -d's
- * application/x-www-form-urlencoded (TF Serving's own examples use curl -d).
- */
-export function isJsonLike(type: string): boolean {
-  return (
-    type === '' ||
-    type === 'application/json' ||
-    type.endsWith('+json') ||
-    type.endsWith('/json') ||
-    type === 'text/plain' ||
-    type === 'application/x-www-form-urlencoded'
-  );
-}
 
 async function predictJson(ex: Exchange, ctx: HttpContext, spec: ModelSpec, bytes: Uint8Array): Promise<void> {
   const servable = ctx.models.resolve(spec);
   // large bodies are decoded on the worker pool (same result, same errors), off the event loop
-  const request = ctx.offload?.wants(bytes.byteLength)
-    ? await ctx.offload.decodeTfPredict(bytes, servable.model)
-    : decodeTfPredict(bytes, servable.model);
+  let request: TfPredictRequest;
+  if (ctx.offload?.wants(bytes.byteLength)) {
+    request = await ctx.offload.decodeTfPredict(bytes, servable.model);
+  } else {
+    try {
+      request = decodeTfPredict(bytes, servable.model, undefined, ctx.limits);
+    } finally {
+      // the native codec keeps nothing of the body (its tensors and texts are copies)
+      if (jsonCodec() === 'native') jsonBodies.release(bytes);
+    }
+  }
+  checkPredictSignature(servable, request.signature);
   const outputs = await servable.run(request.inputs, { signature: request.signature, deadline: ex.deadline });
-  ex.sendJson(200, encodeTfPredict(outputs, request));
+  // native uWS copies each chunk as it is written: the encoder may reuse chunk memory
+  await ex.sendChunks(200, JSON_CONTENT_TYPE, encodeTfPredictChunks(outputs, request, STREAM_CHUNK_CHARS, STREAM_CHUNK_BYTES, ctx.engine.native));
+}
+
+/**
+ * Whether a JSON predict takes the callback path (predictJsonInline): an identity body of known
+ * size that is decoded on this thread (under the offload threshold) by the native codec, which
+ * keeps nothing of the body, so a body that arrived in one chunk is decoded in uWS's receive
+ * buffer. Everything else (gzip, chunked, offloaded, the TypeScript codec) goes through
+ * predictJson, and so do traced requests: their trace reaches the model layer in an
+ * AsyncLocalStorage, which promises carry across the body's arrival and uWS's onData callback
+ * does not.
+ */
+function inlinePredict(ex: Exchange, ctx: HttpContext): boolean {
+  const size = ex.contentLength;
+  return (
+    ex.trace === undefined &&
+    size !== undefined &&
+    ex.contentEncoding === '' &&
+    !(ctx.offload?.wants(size) ?? false) &&
+    jsonCodec() === 'native'
+  );
+}
+
+/**
+ * predictJson for the bodies inlinePredict picks, as callbacks: body → decode → run → encode →
+ * write with no promise of its own (the run's is the only one). Same answers, same errors and the
+ * same metrics as respondAsync(predictJson). Measured (bench:rest, tiny MLP, 64 connections,
+ * pinned): see src/server/http/README.md "Where a tiny predict's microseconds go".
+ */
+function predictJsonInline(ex: Exchange, ctx: HttpContext, spec: ModelSpec, recorder: RequestRecorder | undefined): void {
+  const started = recorder === undefined ? 0 : performance.now();
+  const failed = (err: unknown) => failRequest(ex, ctx, err, undefined, recorder);
+  ex.readBody(
+    (bytes, transient) => {
+      let request: TfPredictRequest;
+      let servable: Servable;
+      try {
+        servable = ctx.models.resolve(spec);
+        try {
+          request = decodeTfPredict(bytes, servable.model, undefined, ctx.limits);
+        } finally {
+          // the native codec keeps nothing of the body (its tensors and texts are copies)
+          if (!transient) jsonBodies.release(bytes);
+        }
+        checkPredictSignature(servable, request.signature);
+      } catch (err) {
+        failed(err);
+        return;
+      }
+      const answer = (outputs: Record<string, Tensor>) => {
+        let streaming: Promise<void> | undefined;
+        try {
+          const small = encodeTfPredictSmall(outputs, request);
+          if (small !== undefined) {
+            ex.send(200, JSON_CONTENT_TYPE, small);
+          } else {
+            // native uWS copies each chunk as it is written: the encoder may reuse chunk memory
+            const chunks = encodeTfPredictChunks(outputs, request, STREAM_CHUNK_CHARS, STREAM_CHUNK_BYTES, ctx.engine.native);
+            streaming = ex.writeChunks(200, JSON_CONTENT_TYPE, chunks);
+          }
+        } catch (err) {
+          failed(err);
+          return;
+        }
+        if (streaming === undefined) recorder?.ok(started);
+        else streaming.then(() => recorder?.ok(started), failed);
+      };
+      const options = { signature: request.signature, deadline: ex.deadline };
+      try {
+        if (servable.runWith !== undefined) {
+          servable.runWith(request.inputs, options, (err, outputs) => (outputs === undefined ? failed(err) : answer(outputs)));
+        } else {
+          servable.run(request.inputs, options).then(answer, failed);
+        }
+      } catch (err) {
+        failed(err);
+      }
+    },
+    failed,
+    true,
+    jsonBodies.alloc,
+    jsonBodies.take,
+  );
 }
 
 async function examplesJson(
@@ -207,7 +294,7 @@ async function examplesJson(
   verb: 'classify' | 'regress',
 ): Promise<void> {
   const servable: Servable = ctx.models.resolve(spec);
-  const request = decodeTfExamples(bytes, verb, servable.model);
+  const request = decodeTfExamples(bytes, verb, servable, ctx.limits);
   const outputs = await servable.run(request.inputs, {
     signature: request.signature,
     outputs: request.outputs,
@@ -220,7 +307,7 @@ async function predictFlatbuffers(ex: Exchange, ctx: HttpContext, spec: ModelSpe
   const servable = ctx.models.resolve(spec);
   // in place only when the bytes are the aligned block itself (not a gunzipped copy)
   const zeroCopy = bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength && !ex.contentEncoding;
-  const request = decodeFlatbuffersPredict(bytes, servable.model, zeroCopy && alignedBodies.has(bytes.buffer));
+  const request = decodeFlatbuffersPredict(bytes, servable.model, zeroCopy && alignedBodies.has(bytes.buffer), ctx.limits);
   const outputs = await servable.run(request.inputs, {
     signature: request.signature,
     outputs: request.outputs,

@@ -1,0 +1,208 @@
+// `npm run bench:resnet50`: ResNet50 served end to end against raw TF, same run, through
+// `jetserve perf`:
+//   raw TF     the SavedModel in-process (perf --in-process: Model.run, no server, no batcher),
+//              `B` images per run with `F` runs in flight
+//   served     `jetserve` with its default flags (default batching, no parameters file), 16
+//              concurrent clients sending one image each over KServe v2 REST with binary tensors,
+//              and over gRPC (KServe ModelInfer with raw_input_contents, TF Serving Predict with
+//              tensor_content)
+// Checked: served images/s ≥ 0.97 × raw TF's images/s at its best batch, per protocol.
+//
+// Method, and why. A ResNet50 run takes ~0.3-1.5 s on 2 cores, so a window of a few seconds counts
+// only a handful of completions and one measurement varies ±10-20 % (other processes, TF's own
+// thread scheduling). Taking the best of many noisy raw measurements (every batch size × in-flight
+// count × round) against the best of a few served ones compares an upper tail with a typical
+// value: the max of N noisy samples grows with N. So the two phases are kept apart:
+//   1. selection — every raw configuration (batch 1, 2, 4, 8, 16, 32 × 1 or 2 runs in flight) in
+//      short windows, once; only its ranking is used: the two best go on, and a third within 5 %
+//      of the best (ties are common: a short window counts whole runs; among equals the one with
+//      more images in flight ranks first). Its numbers are noise at this length: the curve is flat
+//      within noise from batch 4 up.
+//   2. measurement — ROUNDS rounds; in each, every selected raw configuration and each served
+//      protocol are measured once, in an order rotated every round (drift on the machine hits
+//      every configuration alike), all with the same warm-up and the same three windows. Every
+//      configuration gets the same number of samples, and each is summarized the same way: the
+//      median over rounds. Raw's baseline is the best of its medians (the only max taken, and it
+//      can only favour raw); the ratio is served median / that. Per-round ratios (served and raw
+//      of the same round) and best-of-rounds vs best-of-rounds are reported beside it.
+// Images/s are exact: completed requests × images per request / measured seconds (not perf's
+// rounded rate, which for batch 16 at ~1.5 runs/s rounds by up to 3 %).
+// Raw is the best raw TF can do here: Model.run in-process (no network, codec or batcher), with
+// jetserve's default session config (intra-op threads = cores, ops inline) as the server uses, and
+// nothing pinned — TF uses both cores in both, and raw may keep two runs on the executor's two
+// threads exactly as the server's two batch slots do. The served side also pays for its load
+// generator on the same two cores (end to end). The server is started once, warmed (its batches
+// take several shapes, and oneDNN compiles kernels for each new one), and stays up, idle, while raw
+// runs; every raw measurement is a fresh process whose warm-up covers its one shape.
+// The model is ResNet50 with random weights (bench/make_resnet50.py; ~100 MB, made once into
+// ~/.cache/jetserve/bench-models). Env: BENCH_ROUNDS (default 4), BENCH_QUICK=1 (short windows,
+// fewer configurations, one round: a smoke run). Writes bench/results/resnet50-<time>.json and the
+// perf report of the median served REST round.
+
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { ensureVenv } from '../scripts/python-env.mjs';
+import type { PerfResult } from '../src/cli/perf/index.js';
+import { renderHtml } from '../src/cli/perf/report/html.js';
+import { printTable, writeResults } from './lib/report.js';
+import { perfCli, ROOT, serve, type Served } from './lib/perf-run.js';
+
+const QUICK = process.env.BENCH_QUICK === '1';
+const ROUNDS = Math.max(1, Number(process.env.BENCH_ROUNDS ?? (QUICK ? 1 : 4)));
+const CLIENTS = 16;
+/** Selection: short windows, every raw configuration once. */
+const SELECT_WINDOWS = QUICK ? ['--duration', '2', '--warmup', '2', '--max-windows', '3'] : ['--duration', '3', '--warmup', '4', '--max-windows', '3'];
+const SELECT_BATCHES = QUICK ? [1, 8, 16] : [1, 2, 4, 8, 16, 32];
+/** Raw configurations carried into the measurement: the best two, and up to SELECT_MAX within this share of the best. */
+const SELECT_WITHIN = 0.95;
+const SELECT_MAX = 3;
+/** Measurement: the same warm-up and exactly three windows of the same length for every configuration. */
+const WINDOW_S = QUICK ? 3 : 8;
+const MEASURE_WINDOWS = ['--duration', String(WINDOW_S), '--warmup', QUICK ? '3' : '5', '--max-windows', '3'];
+const PROTOCOLS = ['kserve-binary', 'kserve-grpc', 'tfserving-grpc'] as const;
+type Protocol = (typeof PROTOCOLS)[number];
+
+async function ensureResnet(): Promise<string> {
+  const dir = join(homedir(), '.cache', 'jetserve', 'bench-models', 'resnet50');
+  if (!existsSync(join(dir, '1', 'saved_model.pb'))) {
+    const python = await ensureVenv();
+    console.log('making a random-weight ResNet50 SavedModel (one time) …');
+    const r = spawnSync(python, [join(ROOT, 'bench', 'make_resnet50.py'), dir], { stdio: 'inherit' });
+    if (r.status !== 0) throw new Error('bench/make_resnet50.py failed');
+  }
+  return dir;
+}
+
+/** Exact images/s of a level: completed requests × images per request / measured seconds. */
+function imagesPerSecond(result: PerfResult, level = 0): number {
+  const l = result.levels[level]!;
+  const seconds = Math.min(3, l.windows) * result.settings.window_s;
+  return (l.requests * result.target.batch_size) / seconds;
+}
+
+const median = (xs: number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+};
+const fmt = (x: number) => x.toFixed(2);
+
+interface RawConfig {
+  batch: number;
+  inFlight: number;
+}
+const rawKey = (c: RawConfig) => `raw b${c.batch}×${c.inFlight}`;
+
+async function measureRaw(modelDir: string, c: RawConfig): Promise<number> {
+  const r = await perfCli(['--in-process', modelDir, '--batch-size', String(c.batch), '--concurrency', String(c.inFlight), ...MEASURE_WINDOWS]);
+  const l = r.levels[0]!;
+  if (l.error_count > 0) throw new Error(`${rawKey(c)}: ${JSON.stringify(l.errors)}`);
+  return imagesPerSecond(r);
+}
+
+async function measureServed(server: Served, protocol: Protocol, windows: string[]): Promise<PerfResult> {
+  const url = protocol.endsWith('grpc') ? server.grpc! : server.rest;
+  const r = await perfCli([
+    '--url', url, '--model', 'resnet50', '--protocol', protocol, '--concurrency', String(CLIENTS),
+    '--metrics-url', `${server.rest}/monitoring/prometheus/metrics`, ...windows,
+  ]);
+  const l = r.levels[0]!;
+  if (l.error_count > 0) throw new Error(`${protocol}: ${JSON.stringify(l.errors)}`);
+  return r;
+}
+
+async function main(): Promise<void> {
+  if (spawnSync('npm', ['run', 'build:ts'], { cwd: ROOT, stdio: 'inherit' }).status !== 0) throw new Error('npm run build:ts failed');
+  const base = await ensureResnet();
+  const modelDir = join(base, '1');
+
+  // 1. selection: rank every raw configuration once, in short windows
+  const selection: (RawConfig & { imagesPerSecond: number })[] = [];
+  for (const batch of SELECT_BATCHES) {
+    const r = await perfCli(['--in-process', modelDir, '--batch-size', String(batch), '--concurrency', '1:2:x2', ...SELECT_WINDOWS]);
+    r.levels.forEach((l, i) => {
+      if (l.error_count > 0) throw new Error(`raw batch ${batch}: ${JSON.stringify(l.errors)}`);
+      selection.push({ batch, inFlight: l.concurrency!, imagesPerSecond: imagesPerSecond(r, i) });
+    });
+    console.log(`selection raw batch ${batch}: ${r.levels.map((l, i) => `${fmt(imagesPerSecond(r, i))} img/s (${l.concurrency} in flight)`).join(', ')}`);
+  }
+  // ties are common (a short window counts whole runs): among equals, more images in flight first
+  selection.sort((a, b) => b.imagesPerSecond - a.imagesPerSecond || b.batch * b.inFlight - a.batch * a.inFlight);
+  const top = selection[0]!.imagesPerSecond;
+  const selected: RawConfig[] = selection
+    .filter((c, i) => i < 2 || (i < SELECT_MAX && c.imagesPerSecond >= SELECT_WITHIN * top))
+    .map(({ batch, inFlight }) => ({ batch, inFlight }));
+  console.log(`selected: ${selected.map(rawKey).join(', ')}\n`);
+
+  // 2. measurement: the selected raw configurations and each protocol once per round, rotated order
+  const server = await serve('resnet50', ['--model_name=resnet50', `--model_base_path=${base}`, '--enable_metrics'], { grpc: true });
+  const samples = new Map<string, number[]>();
+  const servedRuns = new Map<Protocol, { round: number; imagesPerSecond: number; p99Ms: number; meanBatch: number | null; result: PerfResult }[]>();
+  const raws = new Map<string, RawConfig>(selected.map((c) => [rawKey(c), c]));
+  const order: string[] = [...raws.keys(), ...PROTOCOLS];
+  try {
+    // the server's batches take several shapes; each new one costs oneDNN a compile on its first run
+    await measureServed(server, 'kserve-binary', ['--duration', QUICK ? '3' : '10', '--warmup', '2', '--max-windows', '1']);
+    for (let round = 1; round <= ROUNDS; round++) {
+      const k = (round - 1) % order.length;
+      for (const key of [...order.slice(k), ...order.slice(0, k)]) {
+        let ips: number;
+        const raw = raws.get(key);
+        if (raw) {
+          ips = await measureRaw(modelDir, raw);
+          console.log(`round ${round} ${key}: ${fmt(ips)} img/s`);
+        } else {
+          const protocol = key as Protocol;
+          const r = await measureServed(server, protocol, MEASURE_WINDOWS);
+          const l = r.levels[0]!;
+          ips = imagesPerSecond(r);
+          const list = servedRuns.get(protocol) ?? [];
+          list.push({ round, imagesPerSecond: ips, p99Ms: l.latency_us.p99 / 1000, meanBatch: l.server?.mean_batch_size ?? null, result: r });
+          servedRuns.set(protocol, list);
+          console.log(`round ${round} served ${protocol}, ${CLIENTS} clients: ${fmt(ips)} img/s, p99 ${(l.latency_us.p99 / 1000).toFixed(0)} ms, mean server batch ${l.server?.mean_batch_size ?? '-'}`);
+        }
+        samples.set(key, [...(samples.get(key) ?? []), ips]);
+      }
+    }
+  } finally {
+    await server.stop();
+  }
+
+  const rawRows = [...raws.keys()].map((key) => ({ key, rounds: samples.get(key)!, median: median(samples.get(key)!), best: Math.max(...samples.get(key)!) }));
+  const baseline = rawRows.reduce((a, r) => (r.median > a.median ? r : a));
+  const bestRawBest = Math.max(...rawRows.map((r) => r.best));
+  console.log(`\nraw TF (median of ${ROUNDS} rounds): ${rawRows.map((r) => `${r.key} ${fmt(r.median)} img/s [${r.rounds.map(fmt).join(' / ')}]`).join('; ')}`);
+  console.log(`baseline: ${baseline.key}, median ${fmt(baseline.median)} img/s\n`);
+  const rows = PROTOCOLS.map((protocol) => {
+    const runs = servedRuns.get(protocol)!;
+    const ips = runs.map((r) => r.imagesPerSecond);
+    const perRound = runs.map((r) => r.imagesPerSecond / samples.get(baseline.key)![r.round - 1]!);
+    const ratio = median(ips) / baseline.median;
+    return {
+      protocol,
+      'img/s (rounds)': ips.map(fmt).join(' / '),
+      'median img/s': median(ips),
+      'p99 ms (median)': median(runs.map((r) => r.p99Ms)),
+      'mean server batch': runs.map((r) => r.meanBatch ?? '-').join(' / '),
+      'served / raw (medians)': ratio,
+      'per-round ratios': perRound.map(fmt).join(' / '),
+      'best / best': Math.max(...ips) / bestRawBest,
+      '≥ 0.97': ratio >= 0.97 ? 'met' : 'NOT MET',
+    };
+  });
+  printTable(rows);
+  const out = join(ROOT, 'bench', 'results');
+  mkdirSync(out, { recursive: true });
+  const rest = servedRuns.get('kserve-binary')!;
+  const report = [...rest].sort((a, b) => a.imagesPerSecond - b.imagesPerSecond)[Math.floor((rest.length - 1) / 2)]!.result;
+  writeFileSync(join(out, 'perf-resnet50.json'), `${JSON.stringify(report, null, 2)}\n`);
+  writeFileSync(join(out, 'perf-resnet50.html'), renderHtml(report));
+  const served = [...servedRuns.entries()].flatMap(([protocol, runs]) => runs.map(({ result: _r, ...s }) => ({ protocol, ...s })));
+  console.log(
+    `results: ${writeResults('resnet50', { rounds: ROUNDS, quick: QUICK, windowS: WINDOW_S, selection, selected, raw: rawRows, baseline: { config: baseline.key, median: baseline.median }, served, rows })}`,
+  );
+}
+
+await main();

@@ -1,0 +1,19 @@
+// The scheduling class of the threads that run TF work off the JS thread: the executor's pool,
+// load/close threads, and — inherited from the load thread that creates the first session — TF's
+// own intra-op pool. On a machine whose cores a heavy model keeps busy, the JS thread waking for
+// its next callback otherwise waits for the scheduler to preempt one of those threads, and the
+// event loop's delay grows by up to a scheduler slice per wake-up (src/engine/README.md, "The event
+// loop under a mixed load"). Under SCHED_IDLE, the kernel preempts them for the JS thread (or any
+// other normal thread) at once; they still get every cycle nothing else wants.
+//
+// JETSERVE_COMPUTE_PRIORITY: "idle" (the default, SCHED_IDLE), "normal" (left as created), or a
+// nice value 1..19.
+#pragma once
+
+namespace jetserve {
+
+// Applies the configured class to the calling thread and names it `name` (≤ 15 characters, shown
+// by top -H and /proc/<pid>/task/<tid>/comm). Called first by every thread jetserve starts.
+void EnterComputeThread(const char* name);
+
+}  // namespace jetserve

@@ -1,0 +1,116 @@
+// JSON number tokens → double in the pass that scans them (inline: the tensor walkers call it per
+// element). See ParseJsonNumber in json_numbers.h for the contract.
+#pragma once
+
+#include <cstdint>
+#include <cstring>
+
+#include "json_numbers.h"
+
+namespace jetserve {
+namespace json {
+
+inline constexpr double kExactPow10[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,  1e8,  1e9,  1e10, 1e11,
+                                         1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
+inline constexpr uint64_t kDigitsPow10[] = {1ULL,
+                                            10ULL,
+                                            100ULL,
+                                            1000ULL,
+                                            10000ULL,
+                                            100000ULL,
+                                            1000000ULL,
+                                            10000000ULL,
+                                            100000000ULL,
+                                            1000000000ULL,
+                                            10000000000ULL,
+                                            100000000000ULL,
+                                            1000000000000ULL,
+                                            10000000000000ULL,
+                                            100000000000000ULL,
+                                            1000000000000000ULL,
+                                            10000000000000000ULL,
+                                            100000000000000000ULL,
+                                            1000000000000000000ULL,
+                                            10000000000000000000ULL};
+
+// Consumes the digit run at p into `mantissa` (8 bytes at a time while they are in the body: SWAR,
+// no branch per digit), counting them in `count`. false when the run would take the count past
+// 19 digits (the value would not fit 64 bits).
+inline bool DigitRun(const uint8_t*& p, const uint8_t* end, uint64_t& mantissa, int& count) {
+  while (end - p >= 8) {
+    uint64_t v;
+    std::memcpy(&v, p, 8);
+    // per byte c - '0'; a byte is a digit when that is below 10 (a borrow or a carry out of a
+    // non-digit only disturbs the bytes after it, which are not used)
+    const uint64_t t = v - 0x3030303030303030ULL;
+    const uint64_t non_digit = (t | (t + 0x7676767676767676ULL)) & 0x8080808080808080ULL;
+    const int n = non_digit == 0 ? 8 : __builtin_ctzll(non_digit) >> 3;
+    if (n == 0) return true;
+    if (count + n > 19) return false;
+    // the n digits, zeros in front (the bytes after them shifted out), 8 digits → integer
+    uint64_t d = t << (8 * (8 - n));
+    d = d * 10 + (d >> 8);
+    d = (((d & 0x000000FF000000FFULL) * (100 + (1000000ULL << 32))) +
+         (((d >> 16) & 0x000000FF000000FFULL) * (1 + (10000ULL << 32)))) >>
+        32;
+    mantissa = mantissa * kDigitsPow10[n] + d;
+    count += n;
+    p += n;
+    if (n < 8) return true;
+  }
+  while (p < end && *p >= '0' && *p <= '9') {
+    if (count == 19) return false;
+    mantissa = mantissa * 10 + (*p - '0');
+    count++;
+    p++;
+  }
+  return true;
+}
+
+inline const uint8_t* ParseJsonNumber(const uint8_t* p, const uint8_t* end, double* out) {
+  const uint8_t* const start = p;
+  if (p < end && *p == '-') p++;
+  if (p >= end) return nullptr;
+  uint64_t mantissa = 0;
+  int count = 0;
+  if (*p == '0') {
+    p++;  // a leading zero stands alone: "01" ends after the 0, as the grammar says
+  } else if (*p >= '1' && *p <= '9') {
+    if (!DigitRun(p, end, mantissa, count)) return nullptr;
+  } else {
+    return nullptr;
+  }
+  int exponent = 0;
+  if (p < end && *p == '.') {
+    p++;
+    const uint8_t* fraction = p;
+    if (!DigitRun(p, end, mantissa, count)) return nullptr;
+    if (p == fraction) return nullptr;  // "1." — the careful path reports it
+    exponent = -static_cast<int>(p - fraction);
+  }
+  if (p < end && (*p == 'e' || *p == 'E')) {
+    p++;
+    bool negative_exponent = false;
+    if (p < end && (*p == '+' || *p == '-')) negative_exponent = *p++ == '-';
+    const uint8_t* digits = p;
+    int e = 0;
+    while (p < end && *p >= '0' && *p <= '9' && p - digits < 5) e = e * 10 + (*p++ - '0');
+    if (p == digits || (p < end && *p >= '0' && *p <= '9')) return nullptr;  // none, or > 5 digits
+    exponent += negative_exponent ? -e : e;
+  }
+  double value;
+  if (mantissa == 0) {
+    value = 0;
+  } else if (mantissa <= (1ULL << 53) && exponent >= -22 && exponent <= 22) {
+    // both operands exact: one correctly rounded operation is the correctly rounded value
+    value = exponent < 0 ? static_cast<double>(mantissa) / kExactPow10[-exponent]
+                         : static_cast<double>(mantissa) * kExactPow10[exponent];
+  } else {
+    value = std::fabs(ParseDouble(start, p));
+  }
+  *out = *start == '-' ? -value : value;
+  return p;
+}
+
+}  // namespace json
+}  // namespace jetserve

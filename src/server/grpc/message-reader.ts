@@ -1,0 +1,95 @@
+// gRPC length-prefixed messages (1 byte compressed flag, 4 bytes big-endian length, payload) out
+// of a stream's DATA chunks. Memory follows the bytes received: a message is kept as the chunks
+// that carry it and joined once it is complete (a message inside one chunk is a view, no copy),
+// so a prefix declaring 512 MiB reserves nothing; the declared length is checked against the
+// limit as soon as the prefix is read.
+
+export interface MessageSink {
+  /** A complete message (`compressed`: the flag byte was set). */
+  message(bytes: Buffer, compressed: boolean): void;
+  /** The prefix declares more than the limit: the stream must be refused (nothing was buffered). */
+  tooLarge(declared: number): void;
+}
+
+export class MessageReader {
+  private readonly prefix = Buffer.allocUnsafe(5);
+  private prefixHave = 0;
+  /** Payload bytes still expected for the current message (-1: reading a prefix). */
+  private need = -1;
+  private compressed = false;
+  private parts: Buffer[] = [];
+  private partsBytes = 0;
+  private failed = false;
+
+  constructor(
+    /** Largest declared length accepted; -1 = unlimited. */
+    private readonly maxLength: number,
+    private readonly sink: MessageSink,
+  ) {}
+
+  /** Bytes of an incomplete message held now. */
+  get buffered(): number {
+    return this.partsBytes;
+  }
+
+  /** True between messages (no partial prefix or payload pending). */
+  get atBoundary(): boolean {
+    return this.need === -1 && this.prefixHave === 0;
+  }
+
+  push(chunk: Buffer): void {
+    let pos = 0;
+    while (pos < chunk.length && !this.failed) {
+      if (this.need === -1) {
+        let length: number;
+        if (this.prefixHave === 0 && chunk.length - pos >= 5) {
+          this.compressed = chunk[pos] !== 0;
+          length = chunk.readUInt32BE(pos + 1);
+          pos += 5;
+        } else {
+          const take = Math.min(5 - this.prefixHave, chunk.length - pos);
+          chunk.copy(this.prefix, this.prefixHave, pos, pos + take);
+          this.prefixHave += take;
+          pos += take;
+          if (this.prefixHave < 5) return;
+          this.prefixHave = 0;
+          this.compressed = this.prefix[0] !== 0;
+          length = this.prefix.readUInt32BE(1);
+        }
+        if (this.maxLength >= 0 && length > this.maxLength) {
+          this.failed = true;
+          this.sink.tooLarge(length);
+          return;
+        }
+        if (this.partsBytes === 0 && chunk.length - pos >= length) {
+          const message = chunk.subarray(pos, pos + length);
+          pos += length;
+          this.sink.message(message, this.compressed);
+          continue;
+        }
+        this.need = length;
+      }
+      const take = Math.min(this.need, chunk.length - pos);
+      if (take > 0) {
+        this.parts.push(chunk.subarray(pos, pos + take));
+        this.partsBytes += take;
+        this.need -= take;
+        pos += take;
+      }
+      if (this.need === 0) {
+        const message = this.parts.length === 1 ? this.parts[0]! : Buffer.concat(this.parts, this.partsBytes);
+        this.parts = [];
+        this.partsBytes = 0;
+        this.need = -1;
+        this.sink.message(message, this.compressed);
+      }
+    }
+  }
+
+  /** Drops what is held and ignores further input. */
+  discard(): void {
+    this.failed = true;
+    this.parts = [];
+    this.partsBytes = 0;
+  }
+}

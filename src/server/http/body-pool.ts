@@ -1,0 +1,74 @@
+// Reused memory for large JSON request bodies. A 2.7 MB TF-JSON body is garbage the moment the
+// native codec has decoded it (tensors, names and error texts are copies), yet as a fresh
+// ArrayBuffer per request it is what V8's external-memory accounting mostly counts: at 262,144
+// floats per request one body in every few requests set off a full mark-compact (bench:rest,
+// --trace-gc). Blocks come in power-of-two sizes from 16 KiB, go back after decoding, and are
+// handed out again whole, so a body that finds a free block is received straight into it —
+// memory already committed, so the rule that only received bytes commit memory still holds.
+//
+// Only the route that decoded a body natively, inline and without Content-Encoding gives it back
+// (release), after the decode returned or threw: nothing references the bytes then.
+
+const MIN_CLASS_BYTES = 16 * 1024;
+/** Bodies above this size are not pooled (rare, and each would pin its whole block). */
+const MAX_CLASS_BYTES = 64 * 1024 * 1024;
+/** Free blocks kept per size class. */
+const BLOCKS_PER_CLASS = 4;
+/** Free bytes the pool keeps in all (what a server that saw large bodies holds on to). */
+const MAX_FREE_BYTES = 64 * 1024 * 1024;
+
+function classOf(size: number): number {
+  let c = MIN_CLASS_BYTES;
+  while (c < size) c *= 2;
+  return c;
+}
+
+export class BodyPool {
+  private readonly free = new Map<number, ArrayBuffer[]>();
+  /** Blocks this pool allocated (only those ever come back). */
+  private readonly own = new WeakSet<ArrayBuffer>();
+  private freeBytes = 0;
+
+  /** A free block for a body of `size` bytes, or undefined (no memory is allocated here). */
+  readonly take = (size: number): Uint8Array | undefined => {
+    if (size < MIN_CLASS_BYTES || size > MAX_CLASS_BYTES) return undefined;
+    const block = this.free.get(classOf(size))?.pop();
+    if (block === undefined) return undefined;
+    this.freeBytes -= block.byteLength;
+    return new Uint8Array(block, 0, size);
+  };
+
+  /** A block for a body of `size` bytes: a free one, else a new one of its size class. */
+  readonly alloc = (size: number): Uint8Array => {
+    const reused = this.take(size);
+    if (reused) return reused;
+    if (size < MIN_CLASS_BYTES || size > MAX_CLASS_BYTES) return Buffer.allocUnsafe(size);
+    const block = Buffer.allocUnsafeSlow(classOf(size)).buffer as ArrayBuffer;
+    this.own.add(block);
+    return new Uint8Array(block, 0, size);
+  };
+
+  /** Gives a body back once nothing uses its bytes; anything not from alloc() is ignored. */
+  release(body: Uint8Array): void {
+    const block = body.buffer as ArrayBuffer;
+    if (body.byteOffset !== 0 || !this.own.has(block)) return;
+    const size = block.byteLength; // 0 once transferred to a worker (detached)
+    if (size < MIN_CLASS_BYTES || this.freeBytes + size > MAX_FREE_BYTES) return;
+    let list = this.free.get(size);
+    if (!list) {
+      list = [];
+      this.free.set(size, list);
+    }
+    if (list.length >= BLOCKS_PER_CLASS || list.includes(block)) return;
+    list.push(block);
+    this.freeBytes += size;
+  }
+
+  /** Free bytes held (tests). */
+  get held(): number {
+    return this.freeBytes;
+  }
+}
+
+/** The pool of the REST JSON routes (one event loop: one pool). */
+export const jsonBodies = new BodyPool();
