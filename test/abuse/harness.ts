@@ -8,9 +8,10 @@
 
 import { spawn, type ChildProcess } from 'node:child_process';
 import { appendFileSync, mkdirSync, readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { freePort } from '../helpers/net.js';
+export { freePort };
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const FULL = process.env.JETSERVE_ABUSE_FULL === '1';
@@ -19,17 +20,6 @@ export const SUMMARY_FILE = join(ROOT, 'build', 'abuse-summary.jsonl');
 /** light value in `npm test`, full value under `npm run test:abuse` */
 export function scale<T>(light: T, full: T): T {
   return FULL ? full : light;
-}
-
-export async function freePort(): Promise<number> {
-  return new Promise((res, rej) => {
-    const s = createServer();
-    s.once('error', rej);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => res(port));
-    });
-  });
 }
 
 export interface ServerProcess {

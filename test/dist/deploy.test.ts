@@ -6,7 +6,6 @@
 
 import { spawn, spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -17,6 +16,7 @@ import { readMonitoringConfigFile } from '../../src/observability/monitoring-con
 import { startServer, type JetserveServer } from '../../src/serve/index.js';
 import { SERVER_FLAGS } from '../../src/serve/options.js';
 import { NODE_MATRIX } from '../../scripts/node-matrix.mjs';
+import { freePort } from '../helpers/net.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const deployDir = join(root, 'deploy');
@@ -78,17 +78,6 @@ function containerPort(container: Obj, port: number | string): number {
   const named = (container.ports as Obj[]).find((p) => p.name === port);
   expect(named, `container port named ${port}`).toBeDefined();
   return named!.containerPort as number;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
 }
 
 let server: JetserveServer;

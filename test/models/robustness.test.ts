@@ -14,17 +14,18 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { cpSync, mkdirSync, mkdtempSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadSavedModel } from '../../src/engine/model.js';
 import { allocTensor, type Tensor } from '../../src/engine/tensor.js';
 import { ModelManager, type ModelLoader } from '../../src/models/manager.js';
-import { crc32c, WARMUP_FILE } from '../../src/models/warmup.js';
+import { WARMUP_FILE } from '../../src/models/warmup.js';
 import { startServer, type JetserveServer } from '../../src/serve/start.js';
 import { predictRequest } from '../helpers/grpc-requests.js';
 import { fixturesDir, loadOracle } from '../helpers/oracle.js';
+import { freePort } from '../helpers/net.js';
+import { lenField, tfRecordFile } from '../helpers/tfrecord.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const SOURCE = join(fixturesDir(), 'half_plus_two', '1');
@@ -225,47 +226,6 @@ describe('a truncated variables file', () => {
 });
 
 // ---- kill -9 during a load ----
-
-async function freePort(): Promise<number> {
-  return new Promise((res, rej) => {
-    const s = createServer();
-    s.once('error', rej);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => res(port));
-    });
-  });
-}
-
-function varint(n: number): Buffer {
-  const out: number[] = [];
-  while (n > 0x7f) {
-    out.push((n & 0x7f) | 0x80);
-    n >>>= 7;
-  }
-  out.push(n);
-  return Buffer.from(out);
-}
-
-const lenField = (field: number, bytes: Buffer) => Buffer.concat([varint((field << 3) | 2), varint(bytes.length), bytes]);
-
-/** A TFRecord file (length, masked CRC-32C of the length, data, masked CRC-32C of the data). */
-function tfRecordFile(records: Buffer[]): Buffer {
-  const masked = (b: Uint8Array) => {
-    const c = crc32c(b);
-    return ((((c >>> 15) | (c << 17)) >>> 0) + 0xa282ead8) >>> 0;
-  };
-  const parts: Buffer[] = [];
-  for (const r of records) {
-    const len = Buffer.alloc(8);
-    len.writeBigUInt64LE(BigInt(r.length));
-    const crcs = Buffer.alloc(8);
-    crcs.writeUInt32LE(masked(len), 0);
-    crcs.writeUInt32LE(masked(r), 4);
-    parts.push(len, crcs.subarray(0, 4), r, crcs.subarray(4));
-  }
-  return Buffer.concat(parts);
-}
 
 interface Cli {
   child: ChildProcess;

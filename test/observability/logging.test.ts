@@ -5,7 +5,6 @@
 
 import { afterEach, describe, expect, it } from 'vitest';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as grpc from '@grpc/grpc-js';
@@ -13,6 +12,7 @@ import { startServer } from '../../src/serve/start.js';
 import type { LogFields, LogLevel } from '../../src/observability/logging/levels.js';
 import { fixturesDir } from '../helpers/oracle.js';
 import { predictRequest } from '../helpers/grpc-requests.js';
+import { freePort } from '../helpers/net.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const CLI = join(ROOT, 'src', 'cli', 'index.ts');
@@ -42,17 +42,6 @@ function grpcPredict(port: number, requestId?: string): Promise<grpc.Metadata> {
       else resolve(answer!);
     });
     call.on('metadata', (m) => (answer = m));
-  });
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((res, rej) => {
-    const s = createServer();
-    s.once('error', rej);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => res(port));
-    });
   });
 }
 

@@ -20,12 +20,12 @@
 
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PerfResult } from '../../src/cli/perf/index.js';
 import { mlpBasePath } from './helpers.js';
+import { freePort } from '../helpers/net.js';
 
 const HERE = import.meta.dirname;
 
@@ -42,17 +42,6 @@ const BODY = { x: [[0.4157, 0.8126, 0.2201, 0.6723]] };
 let server: ChildProcess;
 let url: string;
 let dir: string;
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-    s.on('error', reject);
-  });
-}
 
 function pinned(cpu: number, command: string, args: string[]): [string, string[]] {
   return PIN ? ['taskset', ['-c', String(cpu), command, ...args]] : [command, args];

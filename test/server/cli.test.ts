@@ -12,6 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { parseFlags, UsageError } from '../../src/cli/index.js';
 import { parseLenientJson } from './helpers.js';
 import { fixturesDir } from '../helpers/oracle.js';
+import { freePort } from '../helpers/net.js';
 import { ensureVenv } from '../../scripts/python-env.mjs';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -20,17 +21,6 @@ const TSX = ['--import', 'tsx'];
 
 function runCli(args: string[], timeout = 30_000) {
   return spawnSync(process.execPath, [...TSX, CLI, ...args], { cwd: ROOT, encoding: 'utf8', timeout });
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((res, rej) => {
-    const s = createServer();
-    s.once('error', rej);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => res(port));
-    });
-  });
 }
 
 async function portFree(port: number): Promise<boolean> {

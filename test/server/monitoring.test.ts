@@ -16,7 +16,7 @@ import { ensureVenv } from '../../scripts/python-env.mjs';
 import { Batching } from '../../src/batching/index.js';
 import type { Tensor } from '../../src/engine/tensor.js';
 import { ModelManager } from '../../src/models/manager.js';
-import { crc32c, WARMUP_FILE } from '../../src/models/warmup.js';
+import { WARMUP_FILE } from '../../src/models/warmup.js';
 import {
   DEFAULT_PROMETHEUS_PATH,
   exponentialBuckets,
@@ -57,6 +57,7 @@ for f in text_string_to_metric_families(sys.stdin.read()):
                             for s in f.samples]})
 print(json.dumps(out))
 `;
+import { lenField, tfRecordFile } from '../helpers/tfrecord.js';
 
 let python: string;
 let tmp: string;
@@ -144,37 +145,6 @@ function expectHistogramsValid(families: ParsedFamily[]): number {
 
 function f32(shape: number[], values: number[]): Tensor {
   return { dtype: 'float32', shape, data: new Float32Array(values) };
-}
-
-
-function varint(n: number): Buffer {
-  const out: number[] = [];
-  while (n > 0x7f) {
-    out.push((n & 0x7f) | 0x80);
-    n >>>= 7;
-  }
-  out.push(n);
-  return Buffer.from(out);
-}
-
-const lenField = (field: number, bytes: Buffer) => Buffer.concat([varint((field << 3) | 2), varint(bytes.length), bytes]);
-
-/** A TFRecord file (length, masked CRC-32C of the length, data, masked CRC-32C of the data). */
-function tfRecordFile(records: Buffer[]): Buffer {
-  const masked = (b: Uint8Array) => {
-    const c = crc32c(b);
-    return ((((c >>> 15) | (c << 17)) >>> 0) + 0xa282ead8) >>> 0;
-  };
-  const parts: Buffer[] = [];
-  for (const r of records) {
-    const len = Buffer.alloc(8);
-    len.writeBigUInt64LE(BigInt(r.length));
-    const crcs = Buffer.alloc(8);
-    crcs.writeUInt32LE(masked(len), 0);
-    crcs.writeUInt32LE(masked(r), 4);
-    parts.push(len, crcs.subarray(0, 4), r, crcs.subarray(4));
-  }
-  return Buffer.concat(parts);
 }
 
 function grpcCall(path: string, request: Buffer): Promise<{ ok: true } | { ok: false; code: number }> {
