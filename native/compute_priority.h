@@ -4,10 +4,11 @@
 // its next callback otherwise waits for the scheduler to preempt one of those threads, and the
 // event loop's delay grows by up to a scheduler slice per wake-up (src/engine/README.md, "The event
 // loop under a mixed load"). Under SCHED_IDLE, the kernel preempts them for the JS thread (or any
-// other normal thread) at once; they still get every cycle nothing else wants.
+// other normal thread) at once; they still get every cycle nothing else wants — but a busy
+// process elsewhere on the machine starves them, so it is opt-in.
 //
-// JETSERVE_COMPUTE_PRIORITY: "idle" (the default, SCHED_IDLE), "normal" (left as created), or a
-// nice value 1..19.
+// JETSERVE_COMPUTE_PRIORITY: unset or "normal" (the default: left as created), "idle"
+// (SCHED_IDLE), or a nice value 1..19.
 #pragma once
 
 namespace jetserve {
