@@ -19,7 +19,8 @@
 //   contended resource) and half_plus_two on 262,144 floats (~2.7 MB, trivial compute: the event
 //   loop is). Unpinned: the pool's worker runs wherever the OS puts it.
 //
-// Env: BENCH_QUICK=1 (shorter), BENCH_PARTS=1,2,3. Results: bench/results/json-offload-<time>.json.
+// Env: BENCH_QUICK=1 (shorter), BENCH_PARTS=1,2,3, BENCH_PIN=1 (part 3: wrk on CPU 1; with the
+// bench under `taskset -c 0`, the one-CPU server of bench:rest). Results: bench/results/json-offload-<time>.json.
 
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -201,9 +202,10 @@ function wrk(url: string, bodyFile: string, connections: number, seconds: number
     child.stdout.on('data', (d: Buffer) => (out += d));
     child.stderr.on('data', (d: Buffer) => (out += d));
     child.on('error', reject);
-    child.on('exit', () => {
+    // 'close', not 'exit': the process can exit before its output has been read
+    child.on('close', (code, signal) => {
       const m = /WRK_JSON (\{.*\})/.exec(out);
-      if (!m) reject(new Error(`wrk ${args.join(" ")} output:\n${out}`));
+      if (!m) reject(new Error(`wrk ${args.join(" ")} (exit ${code ?? signal}) output:\n${out}`));
       else resolve(JSON.parse(m[1]!) as WrkOut);
     });
   });
@@ -213,8 +215,10 @@ if (PARTS.has('3')) {
   if (spawnSync('wrk', ['--version']).error) {
     console.log('\nPart 3 skipped: wrk is not installed (apt-get install -y wrk)');
   } else {
-    // unpinned: the pool's worker must be free to run on another core than the event loop
-    const pin = false;
+    // unpinned by default: the pool's worker must be free to run on another core than the event
+    // loop. BENCH_PIN=1 pins wrk to CPU 1; run the bench itself under `taskset -c 0` to measure a
+    // server that has one CPU (the bench:rest placement)
+    const pin = process.env.BENCH_PIN === '1';
     const dir = mkdtempSync(join(tmpdir(), 'jetserve-bench-offload-'));
     const tinyFile = join(dir, 'tiny.json');
     writeFileSync(tinyFile, '{"instances": [[0.12, -0.34, 0.56, 0.78]]}');
@@ -243,7 +247,9 @@ if (PARTS.has('3')) {
         ],
         { batching: new Batching({}) },
       );
-      const server = new HttpServer(manager, { log: () => {}, jsonOffloadThresholdBytes: threshold });
+      // threads given: the pool runs even on one CPU (where the server's default skips it)
+      const threads = Math.max(1, availableParallelism() - 1);
+      const server = new HttpServer(manager, { log: () => {}, jsonOffloadThresholdBytes: threshold, jsonOffloadThreads: threads });
       const port = await server.listen(0, '127.0.0.1');
       const base = `http://127.0.0.1:${port}`;
       // warm both paths (and the pool)

@@ -216,6 +216,14 @@ char* WriteFloat32Text(float value, char* out) {
   // the 6-digit candidate from the 9 digits: exact unless they end in exactly 500
   uint32_t d6 = d9 / 1000;
   const uint32_t dropped = d9 - d6 * 1000;
+  // Most values need 9 digits, and most of those are known to without the round-trip test: the
+  // 6-digit candidate is min(dropped, 1000 - dropped) units of the 9th digit from d9, so more than
+  // that minus 0.5 from the value, while half the gap to a neighbouring float is below
+  // 2^-24·10^9 < 59.7 of those units for a normal float (a < 10^(x9+1) and half an ulp ≤ 2^-24·a).
+  // Over 60 units away, strtod of the candidate (even rounded to double first) cannot come back.
+  // bench:rest's response values (x/2 + 2): ~88% skip the test; 18.5 → 17.3 ns per value (A/B, 2-core VM).
+  const uint32_t off = dropped < 500 ? dropped : 1000 - dropped;
+  if (off > 60 && field != 0) return WriteNineDigits(d9, x9, out);
   int x6 = x9;
   if (dropped == 500) {
     if (!RoundDigits<6>(a, &x6, &d6)) return WriteFloat32TextExact(value, start);

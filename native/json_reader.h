@@ -350,6 +350,12 @@ Measured Reader::MeasureAndFill(size_t p, const LeafModeInfo& mode, Grow&& grow,
     cap = std::min<int64_t>(std::min<int64_t>(256, std::max<int64_t>(1, static_cast<int64_t>((n_ - start) >> 1))), max_leaves);
     dest = grow(cap, 0);
   }
+  // leaves in the rest of the body at the bytes per leaf of the first i (read up to `at`)
+  auto estimate = [&](size_t at) -> int64_t {
+    const double want = std::ceil(static_cast<double>(n_ - start) * static_cast<double>(i) /
+                                  static_cast<double>(at - start) * 1.05) + 16;
+    return want > 9e18 ? INT64_MAX : static_cast<int64_t>(want);
+  };
   int c = at(p);
   for (;;) {
     if (c == '[') {
@@ -376,7 +382,16 @@ Measured Reader::MeasureAndFill(size_t p, const LeafModeInfo& mode, Grow&& grow,
         if (!LeafString(p, mode.mode, strings)) throw FastPathMiss();
       } else {
         if (i == cap) {
-          cap = std::min<int64_t>(cap * 2, max_leaves);
+          int64_t want = cap * 2;
+          if (!estimated) {
+            // the first storage is full before any list closed (one long flat list): size it from
+            // the bytes per leaf seen so far, as a closed first list does below, instead of
+            // doubling ~10 times for 262,144 floats (each a fresh zero-filled block and a copy of
+            // what came before: ~3 MB of memory writes for 1 MB of tensor)
+            estimated = true;
+            want = std::max(want, estimate(p));
+          }
+          cap = std::min<int64_t>(want, max_leaves);
           dest = grow(cap, i);
         }
         if (!LeafNumber(p, mode, dest, i)) throw FastPathMiss();
@@ -421,9 +436,7 @@ Measured Reader::MeasureAndFill(size_t p, const LeafModeInfo& mode, Grow&& grow,
         if (!estimated && numeric && i > 0) {
           // first list closed: size the storage from the bytes per leaf seen so far
           estimated = true;
-          const double want_d = std::ceil(static_cast<double>(n_ - start) * static_cast<double>(i) /
-                                          static_cast<double>(p - start) * 1.05) + 16;
-          const int64_t want = std::min<int64_t>(static_cast<int64_t>(want_d), max_leaves);
+          const int64_t want = std::min<int64_t>(estimate(p), max_leaves);
           if (want > cap) {
             cap = want;
             dest = grow(cap, i);

@@ -8,7 +8,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DType } from '../../src/engine/dtypes.js';
 import type { Tensor } from '../../src/engine/tensor.js';
-import { DEFAULT_JSON_OFFLOAD_THRESHOLD_BYTES } from '../../src/server/http/json-offload.js';
+import { DEFAULT_JSON_OFFLOAD_THRESHOLD_BYTES, offloadPays } from '../../src/server/http/json-offload.js';
 import { expectTensorClose, loadOracle, type OracleCase } from '../helpers/oracle.js';
 import {
   demoBasePath,
@@ -37,9 +37,10 @@ let byDefault: TestServer;
 beforeAll(async () => {
   const configs = () => [{ name: 'half_plus_two', basePath: demoBasePath() }, ...MODELS.map(fixtureConfig)];
   [pooled, inline, byDefault] = await Promise.all([
-    startServer(configs(), { jsonOffloadThresholdBytes: 1 }),
+    // threads given: the pool runs even where the test has one CPU (offloadPays)
+    startServer(configs(), { jsonOffloadThresholdBytes: 1, jsonOffloadThreads: 1 }),
     startServer(configs(), { jsonOffloadThresholdBytes: 0 }),
-    startServer([{ name: 'half_plus_two', basePath: demoBasePath() }, fixtureConfig('conv')]),
+    startServer([{ name: 'half_plus_two', basePath: demoBasePath() }, fixtureConfig('conv')], { jsonOffloadThreads: 1 }),
   ]);
   expect(pooled.server.jsonOffload).toBeDefined();
   expect(inline.server.jsonOffload).toBeUndefined();
@@ -235,6 +236,14 @@ function convBody(images: number, last?: string): string {
   const at = body.lastIndexOf('0.123456789');
   return body.slice(0, at) + last + body.slice(at + '0.123456789'.length);
 }
+
+describe('where the pool runs', () => {
+  it('only where the process has a second CPU for it (one CPU: the event loop decodes)', () => {
+    expect(offloadPays(1)).toBe(false);
+    expect(offloadPays(2)).toBe(true);
+    expect(offloadPays(64)).toBe(true);
+  });
+});
 
 describe('big bodies (default threshold)', () => {
   it(`bodies from ${DEFAULT_JSON_OFFLOAD_THRESHOLD_BYTES} bytes go to the pool, smaller ones do not, with the same outputs`, async () => {

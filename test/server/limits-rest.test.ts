@@ -18,7 +18,7 @@ beforeAll(async () => {
   const limits = { maxTensorElements: LIMIT, maxJsonDepth: DEPTH };
   [inline, pooled] = await Promise.all([
     startServer(models(), { ...limits, jsonOffloadThresholdBytes: 0 }),
-    startServer(models(), { ...limits, jsonOffloadThresholdBytes: 1 }),
+    startServer(models(), { ...limits, jsonOffloadThresholdBytes: 1, jsonOffloadThreads: 1 }),
   ]);
 });
 

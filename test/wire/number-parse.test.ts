@@ -55,6 +55,36 @@ describe.skipIf(!nativeJsonAvailable())('native number parsing = Number() / Math
     expect(mismatches.slice(0, 10)).toEqual([]);
   });
 
+  it('malformed or odd tokens inside a long run of numbers: the same result or error as the reference', () => {
+    // inside a run the tight loop (Reader::FloatRun) parses; what it cannot take goes to the careful path
+    const resolve = (name: string) => sigs[name]!;
+    const odd = ['1.5-2', '1e', '1.', '-', '--1', '+1', '01', '1.2.3', '1e5e5', '1e+', '.5', '-.5', '1E-2', '0e0', '-0',
+      '1234567890123456', '12345678901234567', '0.123456789012345', '-0.12345678901234', '1.5 ', ' 2.5', '1.5e-7', 'e5', '1ee2'];
+    for (const tok of odd) {
+      for (const dtype of ['float32', 'float64']) {
+        for (const sep of [',', ', ']) {
+          const values = Array.from({ length: 40 }, (_, i) => ((i * 37) % 19) / 7 - 1.25);
+          const items = values.map(String);
+          items[20] = tok;
+          const body = new Uint8Array(Buffer.from(`{"signature_name": "${dtype}", "instances": [${items.join(sep)}]}`));
+          let native: unknown;
+          let reference: unknown;
+          try {
+            native = Array.from(decodePredictRequestNative(body, sigs).inputs.v!.data as Float64Array);
+          } catch (err) {
+            native = (err as Error).message;
+          }
+          try {
+            reference = Array.from(decodePredictRequest(body, resolve).inputs.v!.data as Float64Array);
+          } catch (err) {
+            reference = (err as Error).message;
+          }
+          expect(native, `${dtype} ${JSON.stringify(tok)} sep ${JSON.stringify(sep)}`).toEqual(reference);
+        }
+      }
+    }
+  });
+
   it('bodies cut inside or right after a number: the same error as the reference', () => {
     const resolve = (name: string) => sigs[name]!;
     for (const tok of ['1', '12345678', '123456789', '-0.12345678', '0.1234567890123', '1e5', '123456789012345678901', '1.5e-7']) {

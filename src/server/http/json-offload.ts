@@ -33,6 +33,19 @@ import type { DecodeReply, DecodeTask, WireTensor } from './json-worker.js';
  */
 export const DEFAULT_JSON_OFFLOAD_THRESHOLD_BYTES = 64 * 1024;
 
+/**
+ * Whether a pool pays on a process that may run on `cpus` CPUs (os.availableParallelism(): the
+ * scheduler affinity, so `taskset`, a cpuset or a 1-vCPU VM count). With one CPU the workers decode
+ * on the core the event loop runs on: the pool adds its round trip, a copy of every tensor, a body
+ * that cannot be reused (it is transferred) and a copy into TF, and frees nothing for the event
+ * loop. Measured (bench:rest 262,144 floats TF-JSON, server pinned to one CPU, 2026-12-06): pool
+ * 21.1 ms CPU per request (47.7 req/s), inline 16.5 ms (61 req/s); other requests' latency while
+ * large bodies arrive: src/server/http/README.md "Large JSON bodies off the event loop".
+ */
+export function offloadPays(cpus: number = availableParallelism()): boolean {
+  return cpus >= 2;
+}
+
 export interface JsonOffloadOptions {
   /** Bodies of at least this many bytes are decoded on the pool; 0 disables offloading. */
   thresholdBytes: number;

@@ -12,7 +12,7 @@ import type { AccessLog } from '../../observability/logging/access-log.js';
 import type { LogFn } from '../../observability/logging/levels.js';
 import type { HttpTracing } from '../../observability/tracing/request-trace.js';
 import { Exchange, TimeoutList, errorBody, type ExchangeLimits, type HttpStats } from './exchange.js';
-import { DEFAULT_JSON_OFFLOAD_THRESHOLD_BYTES, JsonOffload } from './json-offload.js';
+import { DEFAULT_JSON_OFFLOAD_THRESHOLD_BYTES, JsonOffload, offloadPays } from './json-offload.js';
 import { fallbackHeaderFieldCount, guardFallbackServer, MAX_HEADER_FIELDS, tooManyHeaderFields } from './header-limits.js';
 import { handleKServe } from './kserve.js';
 import { handleRepository } from './repository.js';
@@ -55,7 +55,10 @@ export interface HttpServerOptions {
    * size are decoded on a worker-thread pool, off the event loop. 0 = never. Default 64 KiB.
    */
   jsonOffloadThresholdBytes?: number;
-  /** Worker threads for JSON offloading (default: cores - 1, at least 1). */
+  /**
+   * Worker threads for JSON offloading (default: cores - 1; no pool at all when the process has one
+   * CPU, see offloadPays). Given, the pool is used whatever the CPUs.
+   */
   jsonOffloadThreads?: number;
   /**
    * --monitoring_config_file with prometheus_config.enable: count requests into these metrics and
@@ -445,6 +448,7 @@ function isResourceSource(models: Partial<ResourceSource>): models is ResourceSo
 function jsonOffload(options: HttpServerOptions, limits: RequestLimits): JsonOffload | undefined {
   const threshold = options.jsonOffloadThresholdBytes ?? DEFAULT_JSON_OFFLOAD_THRESHOLD_BYTES;
   if (threshold === 0) return undefined;
+  if (!options.jsonOffloadThreads && !offloadPays()) return undefined;
   return new JsonOffload({
     thresholdBytes: threshold,
     limits,
