@@ -76,7 +76,7 @@ export const SERVER_FLAGS = {
     kind: 'int',
     default: DEFAULT_JSON_OFFLOAD_THRESHOLD_BYTES,
     min: 0,
-    help: 'jetserve: TF Serving predict and KServe infer JSON bodies of at least this many bytes are decoded on a worker-thread pool, so the event loop keeps serving other requests meanwhile. 0 = always decode inline. The default comes from bench/json-offload.ts.',
+    help: 'jetserve: TF Serving predict and KServe infer JSON bodies of at least this many bytes are decoded on a worker-thread pool, so the event loop keeps serving other requests meanwhile. 0 = always decode inline. A process that may run on one CPU only (taskset, cpuset, a 1-vCPU machine) decodes inline whatever this says: there the pool would decode on the event loop\'s own core and add only copies. The default comes from bench/json-offload.ts.',
   },
   tensorflow_intra_op_parallelism: {
     kind: 'int',
