@@ -43,7 +43,8 @@ const DIR = mkdtempSync(join(tmpdir(), 'jetserve-bench-adaptive-'));
 
 interface ModelCase {
   name: string;
-  basePath: string;
+  /** The model's base path (made on first use: BENCH_ONLY=mlp does not build ResNet50). */
+  basePath: () => Promise<string>;
   targetMs: number;
   grid: number[];
   sweep: string;
@@ -100,7 +101,7 @@ async function main(): Promise<void> {
   const models: ModelCase[] = [
     {
       name: 'mlp',
-      basePath: join(fixtures, 'mlp'),
+      basePath: async () => join(fixtures, 'mlp'),
       targetMs: Number(process.env.BENCH_MLP_TARGET_MS ?? 20),
       grid: [1, 16, 256],
       sweep: '1:64:x2',
@@ -110,7 +111,7 @@ async function main(): Promise<void> {
     },
     {
       name: 'resnet50',
-      basePath: await ensureResnet(),
+      basePath: ensureResnet,
       targetMs: Number(process.env.BENCH_RESNET_TARGET_MS ?? 2500),
       grid: [1, 4, 16],
       sweep: QUICK ? '1:8:x2' : '1:16:x2',
@@ -121,6 +122,7 @@ async function main(): Promise<void> {
 
   const summary: Record<string, unknown> = {};
   for (const m of models) {
+    const basePath = await m.basePath();
     console.log(`\n${m.name}: p99 target ${m.targetMs} ms, concurrency ${m.sweep}, ${m.protocol}`);
     const rows: Record<string, string | number>[] = [];
     const results: Record<string, PerfResult> = {};
@@ -130,7 +132,7 @@ async function main(): Promise<void> {
     for (let round = 1; round <= ROUNDS; round++) {
       const order = round % 2 === 1 ? configs(m) : configs(m).reverse();
       for (const c of order) {
-        const server = await serve(m.name, [`--model_name=${m.name}`, `--model_base_path=${m.basePath}`, `--batching_parameters_file=${c.file}`, '--enable_metrics'], { cpus: m.serverCpus });
+        const server = await serve(m.name, [`--model_name=${m.name}`, `--model_base_path=${basePath}`, `--batching_parameters_file=${c.file}`, '--enable_metrics'], { cpus: m.serverCpus });
         try {
           const result = await perfCli(['--url', server.rest, '--model', m.name, '--protocol', m.protocol, '--concurrency', m.sweep, ...m.perfFlags], { cpus: m.perfCpus });
           const score = throughputAtSlo(result, m.targetMs);
