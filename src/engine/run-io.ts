@@ -11,7 +11,7 @@
 
 import { dtypeFromTfEnum, TF_DATATYPE, TYPED_ARRAY_OF, type DType, type NumericData, type NumericDType } from './dtypes.js';
 import { native } from './native.js';
-import type { Tensor } from './tensor.js';
+import { shapeDim, type Tensor } from './tensor.js';
 
 /**
  * Output bytes the buffer holds (outputs over OutputCopyLimit, 1 KiB, never come through it; a
@@ -81,7 +81,7 @@ export function readRunOutputs(keys: readonly string[]): Record<string, Tensor> 
     const byteLength = h[p + 3]!;
     p += 4;
     const shape: number[] = [];
-    for (let d = 0; d < rank; d++) shape.push(h[p++]!);
+    for (let d = 0; d < rank; d++) shape.push(shapeDim(h[p++]!));
     const view = views[tfDtype]!;
     const perValue = view.BYTES_PER_ELEMENT;
     out[keys[i]!] = {

@@ -37,6 +37,18 @@ export type TensorLike =
   | TensorLikeArray;
 export interface TensorLikeArray extends ReadonlyArray<TensorLike> {}
 
+/**
+ * A dimension read from a Float64Array (the addon's run and decode metadata) as a small integer.
+ * V8 keeps an array of small integers as PACKED_SMI_ELEMENTS and one holding a float64 value as
+ * PACKED_DOUBLE_ELEMENTS; shape arrays of mixed kinds made every optimized reader of `shape`
+ * convert each incoming array to a common kind (a runtime call copying it): 28k such conversions
+ * per 30k tiny REST predicts (`node --trace-elements-transitions`). Dimensions past 2^30 stay
+ * plain numbers.
+ */
+export function shapeDim(value: number): number {
+  return value <= 0x3fffffff ? value | 0 : value;
+}
+
 export function elementCount(shape: readonly number[]): number {
   let n = 1;
   for (const d of shape) n *= d;

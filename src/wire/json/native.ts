@@ -17,7 +17,7 @@
 
 import { TF_DATATYPE, TYPED_ARRAY_OF, BYTES_PER_ELEMENT, tfEnumName, type DType, type NumericDType } from '../../engine/dtypes.js';
 import { native } from '../../engine/native.js';
-import { elementCount, type Tensor } from '../../engine/tensor.js';
+import { elementCount, shapeDim, type Tensor } from '../../engine/tensor.js';
 import { signatureNotFound, type SignatureInfo, type TensorSpec } from '../../engine/signature.js';
 import { invalidArgument, JetserveError } from '../../errors.js';
 import { DEFAULT_LIMITS, LimitExceededError, REST_DEPTH_FLAG, REST_ELEMENTS_FLAG, type RequestLimits } from '../limits.js';
@@ -162,8 +162,8 @@ function readTensor(
 ): number {
   const name = names[m[at]!]!;
   const rank = m[at + 1]!;
-  const shape = new Array<number>(rank);
-  for (let d = 0; d < rank; d++) shape[d] = m[at + 2 + d]!;
+  const shape: number[] = []; // packed small integers, as every shape (engine/tensor.ts shapeDim)
+  for (let d = 0; d < rank; d++) shape.push(shapeDim(m[at + 2 + d]!));
   at += 2 + rank;
   const where = m[at]!;
   const offset = m[at + 1]!;
