@@ -48,6 +48,8 @@ struct CodecState {
   size_t meta_capacity = 0;
   // Text of small responses, kept between calls (its block is reused, never handed to JS).
   TextBuffer scratch;
+  // A decode's descriptor before WriteMeta copies it out; kept so a call allocates none.
+  std::vector<double> desc;
 };
 
 void FreeState(void* arg) {
@@ -314,7 +316,8 @@ Napi::Value DecodePredictJs(const Napi::CallbackInfo& info) {
   } catch (const std::bad_alloc&) {
     NAPI_THROW(Napi::Error::New(env, "jsonDecodePredict: out of memory"), Napi::Value());
   }
-  std::vector<double> desc{static_cast<double>(req.signature), req.row ? 1.0 : 0.0, static_cast<double>(req.tensors.size())};
+  std::vector<double>& desc = state.desc;
+  desc.assign({static_cast<double>(req.signature), req.row ? 1.0 : 0.0, static_cast<double>(req.tensors.size())});
   Extras extras(env);
   try {
     for (auto& t : req.tensors) DescribeTensor(env, alloc, t, extras, &desc);
@@ -366,7 +369,8 @@ Napi::Value DecodeInferJs(const Napi::CallbackInfo& info) {
     NAPI_THROW(Napi::Error::New(env, "jsonDecodeInfer: out of memory"), Napi::Value());
   }
   Extras extras(env);
-  std::vector<double> desc;
+  std::vector<double>& desc = state.desc;
+  desc.clear();
   try {
     desc.push_back(req.has_id ? extras.Add(Napi::Buffer<char>::Copy(env, req.id.data(), req.id.size())) : -1);
     desc.push_back(req.parameters.empty() ? -1 : extras.Add(ParametersJs(env, req.parameters)));

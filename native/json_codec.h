@@ -86,8 +86,9 @@ struct DecodedTensor {
 struct Limits {
   double max_tensor_elements = 4194304;
   int max_json_depth = 256;
-  std::string elements_flag = "--rest_api_max_tensor_elements";
-  std::string depth_flag = "--rest_api_max_json_depth";
+  // string literals (static storage): a decode copies no flag name unless it reports a limit
+  const char* elements_flag = "--rest_api_max_tensor_elements";
+  const char* depth_flag = "--rest_api_max_json_depth";
 };
 
 struct PredictRequest {

@@ -63,7 +63,7 @@ DecodeError Unimplemented(std::string message) {
 }
 
 DecodeError Budget::exceeded(const std::string& where) const {
-  std::string detail = !where.empty() ? where : !counting_.empty() ? "counting " + counting_ : std::string();
+  std::string detail = !where.empty() ? where : *counting_ != '\0' ? std::string("counting ") + counting_ : std::string();
   std::string message = "request exceeds the limit of " + FormatCount(limit_) + " tensor elements per request (" + flag_ + ")";
   if (!detail.empty()) message += ": " + detail;
   return DecodeError{DecodeError::kLimit, kResourceExhausted, std::move(message)};
@@ -137,7 +137,7 @@ DecodeError Reader::ParseError(const char* message, size_t offset) const {
 }
 
 DecodeError Reader::TooDeep(size_t offset) const {
-  std::string text = "nesting exceeds the limit of " + std::to_string(max_depth_) + " levels (" + depth_flag_ + ")";
+  std::string text = "nesting exceeds the limit of " + std::to_string(max_depth_) + " levels (" + std::string(depth_flag_) + ")";
   return ParseError(text.c_str(), offset);
 }
 

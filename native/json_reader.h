@@ -47,8 +47,9 @@ DecodeError Unimplemented(std::string message);
 // The request's tensor element budget (src/wire/limits.ts ElementBudget).
 class Budget {
  public:
-  Budget(double limit, std::string flag, std::string counting = "")
-      : limit_(limit), flag_(std::move(flag)), counting_(std::move(counting)) {}
+  // flag and counting: string literals (kept as pointers; a budget lives for one decode)
+  Budget(double limit, const char* flag, const char* counting = "")
+      : limit_(limit), flag_(flag), counting_(counting) {}
   double remaining() const { return limit_ - used_; }
   double taken() const { return used_; }
   void rewind(double mark) { used_ = mark; }
@@ -61,8 +62,8 @@ class Budget {
  private:
   double limit_;
   double used_ = 0;
-  std::string flag_;
-  std::string counting_;
+  const char* flag_;
+  const char* counting_;
 };
 
 enum class LeafMode { kFloat32, kFloat64, kFloat16, kBFloat16, kInt, kInt64, kUint64, kBool, kString, kStringOrB64 };
@@ -124,8 +125,9 @@ struct Value {
 
 class Reader {
  public:
-  Reader(const uint8_t* bytes, size_t length, int max_depth, std::string depth_flag, Budget* budget)
-      : b_(bytes), n_(length), max_depth_(max_depth), depth_flag_(std::move(depth_flag)), budget_(budget) {}
+  // depth_flag: a string literal (kept as a pointer)
+  Reader(const uint8_t* bytes, size_t length, int max_depth, const char* depth_flag, Budget* budget)
+      : b_(bytes), n_(length), max_depth_(max_depth), depth_flag_(depth_flag), budget_(budget) {}
 
   size_t size() const { return n_; }
   int at(size_t p) const { return p < n_ ? b_[p] : -1; }
@@ -214,7 +216,7 @@ class Reader {
   const uint8_t* b_;
   size_t n_;
   int max_depth_;
-  std::string depth_flag_;
+  const char* depth_flag_;
   Budget* budget_;
   Budget* value_budget_ = nullptr;
   size_t num_end_ = 0;
