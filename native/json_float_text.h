@@ -15,6 +15,9 @@
 // and on samples in `npm test`.
 #pragma once
 
+#include <cstddef>
+#include <cstdint>
+
 namespace jetserve {
 namespace json {
 
@@ -23,6 +26,21 @@ char* WriteFloat32Text(float value, char* out);
 
 // The exact path alone (std::to_chars / std::from_chars), for tests and the undecided cases.
 char* WriteFloat32TextExact(float value, char* out);
+
+// n float32s (4 bytes each at `data`, any alignment) as WriteFloat32Text writes them, `sep`
+// between them (2 bytes are copied, sep_len of them kept). Needs n * (15 + sep_len) + 32 bytes of
+// room at `out`; returns the end. Uses the AVX-512 or else the AVX2 version where the CPU has it
+// (chosen once at load; JETSERVE_JSON_SIMD=0 in the environment forces the scalar one, =avx2 the
+// AVX2 one).
+char* WriteFloat32List(const uint8_t* data, size_t n, const char* sep, size_t sep_len, char* out);
+
+// The versions, for tests and benchmarks. WriteFloat32ListAvx2 / Avx512 only where
+// Float32ListAvx2Supported() / Float32ListAvx512Supported().
+char* WriteFloat32ListScalar(const uint8_t* data, size_t n, const char* sep, size_t sep_len, char* out);
+char* WriteFloat32ListAvx2(const uint8_t* data, size_t n, const char* sep, size_t sep_len, char* out);
+bool Float32ListAvx2Supported();
+char* WriteFloat32ListAvx512(const uint8_t* data, size_t n, const char* sep, size_t sep_len, char* out);
+bool Float32ListAvx512Supported();
 
 }  // namespace json
 }  // namespace jetserve
