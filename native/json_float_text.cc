@@ -444,95 +444,112 @@ bool Float32ListAvx2Supported() { return __builtin_cpu_supports("avx2"); }
 // WriteFloat32ListAvx2's steps for 8 values at a time (AVX-512: 8 doubles per register, compares
 // into mask registers, the digit count from a vector leading-zero count). Each step is the AVX2
 // one; see there.
-__attribute__((target("avx512f,avx512vl,avx512bw,avx512dq,avx512cd"))) char* WriteFloat32ListAvx512(
-    const uint8_t* data, size_t n, const char* sep, size_t sep_len, char* out) {
+struct alignas(64) Digits8 {
+  uint64_t rest[8];  // digits 2–9, ASCII
+  int64_t xs[8];     // decimal exponent
+  int64_t ns[8];     // significant digits
+  int32_t fs[8];     // first digit
+  uint32_t ok, six, signs;  // bit k: value k on the fast path / 6 digits / negative
+};
+
+__attribute__((target("avx512f,avx512vl,avx512bw,avx512dq,avx512cd"), always_inline)) inline void Digits8Avx512(
+    const uint8_t* p, Digits8* g) {
   const __m512d one = _mm512_set1_pd(1.0);
   const __m512d e8 = _mm512_set1_pd(1e8);
   const __m512d e9 = _mm512_set1_pd(1e9);
   const __m512d thousand = _mm512_set1_pd(1000);
   const __m512i abs_bits = _mm512_set1_epi64(0x7fffffffffffffffLL);
   const double* table = &kScaleByField.p[0].lo;
+  const __m256i bits = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p));
+  const __m256i field = _mm256_and_si256(_mm256_srli_epi32(bits, 23), _mm256_set1_epi32(0xff));
+  const __mmask8 normal = _mm256_cmpgt_epi32_mask(field, _mm256_setzero_si256()) &
+                          _mm256_cmpgt_epi32_mask(_mm256_set1_epi32(255), field);
+  const __m256i pair = _mm256_slli_epi32(field, 1);
+  const __m512d p_lo = _mm512_i32gather_pd(pair, table, 8);
+  const __m512d p_hi = _mm512_i32gather_pd(_mm256_add_epi32(pair, _mm256_set1_epi32(1)), table, 8);
+  const __m512d a = _mm512_castsi512_pd(_mm512_and_si512(_mm512_castpd_si512(_mm512_cvtps_pd(_mm256_castsi256_ps(bits))), abs_bits));
+  const __m256i e2 = _mm256_sub_epi32(field, _mm256_set1_epi32(127));
+  const __m512i xe = _mm512_cvtepi32_epi64(_mm256_srai_epi32(_mm256_mullo_epi32(e2, _mm256_set1_epi32(1233)), 12));
+  const __mmask8 up = _mm512_cmp_pd_mask(_mm512_mul_pd(a, p_hi), e9, _CMP_GE_OQ);
+  const __m512d scale = _mm512_mask_blend_pd(up, p_hi, p_lo);
+  const __m512d s = _mm512_mul_pd(a, scale);
+  __m512i x = _mm512_mask_add_epi64(xe, up, xe, _mm512_set1_epi64(1));
+  __mmask8 ok = normal & _mm512_cmp_pd_mask(s, e8, _CMP_GE_OQ) & _mm512_cmp_pd_mask(s, e9, _CMP_LT_OQ);
+  const __m512d whole = _mm512_roundscale_pd(s, _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC);
+  const __m512d frac = _mm512_sub_pd(s, whole);
+  const __m512d tie_dist = _mm512_abs_pd(_mm512_sub_pd(frac, _mm512_set1_pd(0.5)));
+  ok &= _mm512_cmp_pd_mask(tie_dist, _mm512_set1_pd(kTieMargin), _CMP_GE_OQ);
+  const __m512d d9 = _mm512_mask_add_pd(whole, _mm512_cmp_pd_mask(frac, _mm512_set1_pd(0.5), _CMP_GT_OQ), whole, one);
+  const __m512d q = _mm512_roundscale_pd(_mm512_mul_pd(d9, _mm512_set1_pd(1e-3)), _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC);
+  const __m512d dropped = _mm512_sub_pd(d9, _mm512_mul_pd(q, thousand));
+  const __m512d d6k = _mm512_mul_pd(
+      _mm512_mask_add_pd(q, _mm512_cmp_pd_mask(dropped, _mm512_set1_pd(500), _CMP_GT_OQ), q, one), thousand);
+  const __m512d off = _mm512_min_pd(dropped, _mm512_sub_pd(thousand, dropped));
+  const __mmask8 near = _mm512_cmp_pd_mask(off, _mm512_set1_pd(60), _CMP_LE_OQ);
+  const __m512d diff = _mm512_sub_pd(d6k, s);
+  __m512d half = _mm512_mul_pd(
+      _mm512_castsi512_pd(_mm512_slli_epi64(_mm512_cvtepi32_epi64(_mm256_add_epi32(field, _mm256_set1_epi32(1023 - 151))), 52)),
+      scale);
+  const __mmask8 pow2 = _mm256_testn_epi32_mask(bits, _mm256_set1_epi32(0x7fffff)) &
+                        _mm256_cmpgt_epi32_mask(field, _mm256_set1_epi32(1));
+  const __mmask8 below = pow2 & _mm512_cmp_pd_mask(diff, _mm512_setzero_pd(), _CMP_LT_OQ);
+  half = _mm512_mask_mul_pd(half, below, half, _mm512_set1_pd(0.5));
+  const __m512d dist = _mm512_abs_pd(diff);
+  const __mmask8 inside = _mm512_cmp_pd_mask(dist, _mm512_mul_pd(half, _mm512_set1_pd(1 - kTieMargin)), _CMP_LT_OQ);
+  const __mmask8 outside = _mm512_cmp_pd_mask(dist, _mm512_mul_pd(half, _mm512_set1_pd(1 + kTieMargin)), _CMP_GT_OQ);
+  ok &= static_cast<__mmask8>(~(near & ~inside & ~outside));
+  const __mmask8 six = near & inside;
+  __m512d d = _mm512_mask_blend_pd(six, d9, d6k);
+  const __mmask8 carry = _mm512_cmp_pd_mask(d, e9, _CMP_EQ_OQ);
+  d = _mm512_mask_blend_pd(carry, d, e8);
+  x = _mm512_mask_add_epi64(x, carry, x, _mm512_set1_epi64(1));
+  const __m512d e4 = _mm512_set1_pd(1e4);
+  const __m512d first = _mm512_roundscale_pd(_mm512_mul_pd(d, _mm512_set1_pd(1e-8)), _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC);
+  const __m512d t4 = _mm512_roundscale_pd(_mm512_mul_pd(d, _mm512_set1_pd(1e-4)), _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC);
+  const __m512d hi4 = _mm512_sub_pd(t4, _mm512_mul_pd(first, e4));
+  const __m512d lo4 = _mm512_sub_pd(d, _mm512_mul_pd(t4, e4));
+  __m512i m = _mm512_or_si512(_mm512_cvtepu32_epi64(_mm512_cvttpd_epi32(hi4)),
+                              _mm512_slli_epi64(_mm512_cvtepu32_epi64(_mm512_cvttpd_epi32(lo4)), 32));
+  __m512i tq = _mm512_srli_epi32(_mm512_mullo_epi32(m, _mm512_set1_epi32(10486)), 20);
+  m = _mm512_or_si512(tq, _mm512_slli_epi32(_mm512_sub_epi32(m, _mm512_mullo_epi32(tq, _mm512_set1_epi32(100))), 16));
+  tq = _mm512_srli_epi16(_mm512_mullo_epi16(m, _mm512_set1_epi16(103)), 10);
+  m = _mm512_or_si512(_mm512_or_si512(tq, _mm512_slli_epi16(_mm512_sub_epi16(m, _mm512_mullo_epi16(tq, _mm512_set1_epi16(10))), 8)),
+                      _mm512_set1_epi8('0'));
+  // SignificantDigits per lane: 1 + the position of the last non-'0' byte (lzcnt of 0 is 64)
+  const __m512i nonzero = _mm512_xor_si512(m, _mm512_set1_epi8('0'));
+  const __m512i sig = _mm512_sub_epi64(_mm512_set1_epi64(9), _mm512_srli_epi64(_mm512_lzcnt_epi64(nonzero), 3));
+  _mm512_store_si512(g->rest, m);
+  _mm512_store_si512(g->xs, x);
+  _mm512_store_si512(g->ns, sig);
+  _mm256_store_si256(reinterpret_cast<__m256i*>(g->fs), _mm512_cvttpd_epi32(first));
+  g->signs = static_cast<uint32_t>(_mm256_movemask_ps(_mm256_castsi256_ps(bits)));
+  g->ok = ok;
+  g->six = six;
+}
+
+// Software-pipelined: the digits of the next 8 values are computed (in program order) before the
+// text of the current 8 is laid out, so their long dependency chain runs while the layout's
+// stores retire instead of waiting for reorder-buffer room behind them.
+__attribute__((target("avx512f,avx512vl,avx512bw,avx512dq,avx512cd"))) char* WriteFloat32ListAvx512(
+    const uint8_t* data, size_t n, const char* sep, size_t sep_len, char* out) {
   uint16_t sep2;
   std::memcpy(&sep2, sep, 2);
+  Digits8 groups[2];
+  if (n >= 8) Digits8Avx512(data, &groups[0]);
   size_t i = 0;
-  for (; i + 8 <= n; i += 8) {
-    const __m256i bits = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(data + 4 * i));
-    const __m256i field = _mm256_and_si256(_mm256_srli_epi32(bits, 23), _mm256_set1_epi32(0xff));
-    const __mmask8 normal = _mm256_cmpgt_epi32_mask(field, _mm256_setzero_si256()) &
-                            _mm256_cmpgt_epi32_mask(_mm256_set1_epi32(255), field);
-    const __m256i pair = _mm256_slli_epi32(field, 1);
-    const __m512d p_lo = _mm512_i32gather_pd(pair, table, 8);
-    const __m512d p_hi = _mm512_i32gather_pd(_mm256_add_epi32(pair, _mm256_set1_epi32(1)), table, 8);
-    const __m512d a = _mm512_castsi512_pd(_mm512_and_si512(_mm512_castpd_si512(_mm512_cvtps_pd(_mm256_castsi256_ps(bits))), abs_bits));
-    const __m256i e2 = _mm256_sub_epi32(field, _mm256_set1_epi32(127));
-    const __m512i xe = _mm512_cvtepi32_epi64(_mm256_srai_epi32(_mm256_mullo_epi32(e2, _mm256_set1_epi32(1233)), 12));
-    const __mmask8 up = _mm512_cmp_pd_mask(_mm512_mul_pd(a, p_hi), e9, _CMP_GE_OQ);
-    const __m512d scale = _mm512_mask_blend_pd(up, p_hi, p_lo);
-    const __m512d s = _mm512_mul_pd(a, scale);
-    __m512i x = _mm512_mask_add_epi64(xe, up, xe, _mm512_set1_epi64(1));
-    __mmask8 ok = normal & _mm512_cmp_pd_mask(s, e8, _CMP_GE_OQ) & _mm512_cmp_pd_mask(s, e9, _CMP_LT_OQ);
-    const __m512d whole = _mm512_roundscale_pd(s, _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC);
-    const __m512d frac = _mm512_sub_pd(s, whole);
-    const __m512d tie_dist = _mm512_abs_pd(_mm512_sub_pd(frac, _mm512_set1_pd(0.5)));
-    ok &= _mm512_cmp_pd_mask(tie_dist, _mm512_set1_pd(kTieMargin), _CMP_GE_OQ);
-    const __m512d d9 = _mm512_mask_add_pd(whole, _mm512_cmp_pd_mask(frac, _mm512_set1_pd(0.5), _CMP_GT_OQ), whole, one);
-    const __m512d q = _mm512_roundscale_pd(_mm512_mul_pd(d9, _mm512_set1_pd(1e-3)), _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC);
-    const __m512d dropped = _mm512_sub_pd(d9, _mm512_mul_pd(q, thousand));
-    const __m512d d6k = _mm512_mul_pd(
-        _mm512_mask_add_pd(q, _mm512_cmp_pd_mask(dropped, _mm512_set1_pd(500), _CMP_GT_OQ), q, one), thousand);
-    const __m512d off = _mm512_min_pd(dropped, _mm512_sub_pd(thousand, dropped));
-    const __mmask8 near = _mm512_cmp_pd_mask(off, _mm512_set1_pd(60), _CMP_LE_OQ);
-    const __m512d diff = _mm512_sub_pd(d6k, s);
-    __m512d half = _mm512_mul_pd(
-        _mm512_castsi512_pd(_mm512_slli_epi64(_mm512_cvtepi32_epi64(_mm256_add_epi32(field, _mm256_set1_epi32(1023 - 151))), 52)),
-        scale);
-    const __mmask8 pow2 = _mm256_testn_epi32_mask(bits, _mm256_set1_epi32(0x7fffff)) &
-                          _mm256_cmpgt_epi32_mask(field, _mm256_set1_epi32(1));
-    const __mmask8 below = pow2 & _mm512_cmp_pd_mask(diff, _mm512_setzero_pd(), _CMP_LT_OQ);
-    half = _mm512_mask_mul_pd(half, below, half, _mm512_set1_pd(0.5));
-    const __m512d dist = _mm512_abs_pd(diff);
-    const __mmask8 inside = _mm512_cmp_pd_mask(dist, _mm512_mul_pd(half, _mm512_set1_pd(1 - kTieMargin)), _CMP_LT_OQ);
-    const __mmask8 outside = _mm512_cmp_pd_mask(dist, _mm512_mul_pd(half, _mm512_set1_pd(1 + kTieMargin)), _CMP_GT_OQ);
-    ok &= static_cast<__mmask8>(~(near & ~inside & ~outside));
-    const __mmask8 six = near & inside;
-    __m512d d = _mm512_mask_blend_pd(six, d9, d6k);
-    const __mmask8 carry = _mm512_cmp_pd_mask(d, e9, _CMP_EQ_OQ);
-    d = _mm512_mask_blend_pd(carry, d, e8);
-    x = _mm512_mask_add_epi64(x, carry, x, _mm512_set1_epi64(1));
-    const __m512d e4 = _mm512_set1_pd(1e4);
-    const __m512d first = _mm512_roundscale_pd(_mm512_mul_pd(d, _mm512_set1_pd(1e-8)), _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC);
-    const __m512d t4 = _mm512_roundscale_pd(_mm512_mul_pd(d, _mm512_set1_pd(1e-4)), _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC);
-    const __m512d hi4 = _mm512_sub_pd(t4, _mm512_mul_pd(first, e4));
-    const __m512d lo4 = _mm512_sub_pd(d, _mm512_mul_pd(t4, e4));
-    __m512i m = _mm512_or_si512(_mm512_cvtepu32_epi64(_mm512_cvttpd_epi32(hi4)),
-                                _mm512_slli_epi64(_mm512_cvtepu32_epi64(_mm512_cvttpd_epi32(lo4)), 32));
-    __m512i tq = _mm512_srli_epi32(_mm512_mullo_epi32(m, _mm512_set1_epi32(10486)), 20);
-    m = _mm512_or_si512(tq, _mm512_slli_epi32(_mm512_sub_epi32(m, _mm512_mullo_epi32(tq, _mm512_set1_epi32(100))), 16));
-    tq = _mm512_srli_epi16(_mm512_mullo_epi16(m, _mm512_set1_epi16(103)), 10);
-    m = _mm512_or_si512(_mm512_or_si512(tq, _mm512_slli_epi16(_mm512_sub_epi16(m, _mm512_mullo_epi16(tq, _mm512_set1_epi16(10))), 8)),
-                        _mm512_set1_epi8('0'));
-    // SignificantDigits per lane: 1 + the position of the last non-'0' byte (lzcnt of 0 is 64)
-    const __m512i nonzero = _mm512_xor_si512(m, _mm512_set1_epi8('0'));
-    const __m512i sig = _mm512_sub_epi64(_mm512_set1_epi64(9), _mm512_srli_epi64(_mm512_lzcnt_epi64(nonzero), 3));
-    alignas(64) uint64_t rest[8];
-    alignas(64) int64_t xs[8];
-    alignas(64) int64_t ns[8];
-    alignas(32) int32_t fs[8];
-    _mm512_store_si512(rest, m);
-    _mm512_store_si512(xs, x);
-    _mm512_store_si512(ns, sig);
-    _mm256_store_si256(reinterpret_cast<__m256i*>(fs), _mm512_cvttpd_epi32(first));
-    const uint32_t signs = static_cast<uint32_t>(_mm256_movemask_ps(_mm256_castsi256_ps(bits)));
+  for (int turn = 0; i + 8 <= n; i += 8, turn ^= 1) {
+    if (i + 16 <= n) Digits8Avx512(data + 4 * (i + 8), &groups[turn ^ 1]);
+    const Digits8& g = groups[turn];
     for (int k = 0; k < 8; k++) {
-      if (!((ok >> k) & 1)) {
+      if (!((g.ok >> k) & 1)) {
         float v;
         std::memcpy(&v, data + 4 * (i + k), 4);
         out = WriteFloat32Text(v, out);
       } else {
         out[0] = '-';
-        out += (signs >> k) & 1;
-        out = WriteGN((six >> k) & 1 ? 6 : 9, static_cast<char>('0' + fs[k]), rest[k], static_cast<int>(xs[k]),
-                      static_cast<int>(ns[k]), out);
+        out += (g.signs >> k) & 1;
+        out = WriteGN((g.six >> k) & 1 ? 6 : 9, static_cast<char>('0' + g.fs[k]), g.rest[k], static_cast<int>(g.xs[k]),
+                      static_cast<int>(g.ns[k]), out);
       }
       std::memcpy(out, &sep2, 2);
       out += sep_len;
