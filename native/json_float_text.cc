@@ -251,7 +251,6 @@ char* WriteFloat32Text(float value, char* out) {
   return trip ? WriteSixDigits(d6, x6, out) : WriteNineDigits(d9, x9, out);
 }
 
-
 char* WriteFloat32ListScalar(const uint8_t* data, size_t n, const char* sep, size_t sep_len, char* out) {
   for (size_t i = 0; i < n; i++) {
     float v;
@@ -267,12 +266,8 @@ char* WriteFloat32ListScalar(const uint8_t* data, size_t n, const char* sep, siz
 
 #if defined(__x86_64__)
 
-// WriteFloat32Text's fast path for 4 values at a time (AVX2, 4 doubles per register): the scaling,
-// rounding, 6-or-9-digit decision and the ASCII digits come out of vector code for all four, and
-// only the text layout (WriteG) is scalar, per value. The per-value scalar version is
-// latency-bound (a chain of ~15 dependent operations per value, few values in flight); four
-// values share one chain here. Lanes the fast path leaves (zero, subnormal, Inf/NaN, a rounding
-// too close to a tie to decide, a product off the expected decade) go through WriteFloat32Text.
+namespace {
+
 // Per float exponent field f: 10^(7-xe) and 10^(8-xe) for the decimal exponent estimate
 // xe = floor((f - 127)·log10 2) (the lookup for both scalings in one 16-byte load).
 struct ScalePair {
@@ -295,6 +290,8 @@ constexpr ScaleTable kScaleByField = MakeScaleTable();
 __attribute__((target("avx2"))) inline __m256d Floor(__m256d v) {
   return _mm256_round_pd(v, _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC);
 }
+
+}  // namespace
 
 // WriteFloat32Text's fast path for 4 values at a time (AVX2, 4 doubles per register): the scaling,
 // the rounding to 9 digits, the 6-or-9 decision and the ASCII digits come out of vector code for
@@ -444,6 +441,8 @@ bool Float32ListAvx2Supported() { return __builtin_cpu_supports("avx2"); }
 // WriteFloat32ListAvx2's steps for 8 values at a time (AVX-512: 8 doubles per register, compares
 // into mask registers, the digit count from a vector leading-zero count). Each step is the AVX2
 // one; see there.
+namespace {
+
 struct alignas(64) Digits8 {
   uint64_t rest[8];  // digits 2–9, ASCII
   int64_t xs[8];     // decimal exponent
@@ -526,6 +525,8 @@ __attribute__((target("avx512f,avx512vl,avx512bw,avx512dq,avx512cd"), always_inl
   g->ok = ok;
   g->six = six;
 }
+
+}  // namespace
 
 // Software-pipelined: the digits of the next 8 values are computed (in program order) before the
 // text of the current 8 is laid out, so their long dependency chain runs while the layout's
