@@ -7,6 +7,10 @@
 #include <cstring>
 #include <string>
 
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
+
 namespace jetserve {
 namespace json {
 
@@ -106,10 +110,8 @@ inline void Store8(char* out, uint64_t v) { std::memcpy(out, &v, 8); }
 // printf's %.{P}g text of a value whose significant digits are `first` then the 8 in `rest` (P = 6:
 // the last 3 are '0'), decimal exponent x, with ".0" appended when it has neither '.' nor 'e'.
 // Writes up to 32 bytes at out (the bytes past the returned end are scratch).
-inline char* WriteG(int precision, char first, uint64_t rest, int x, char* out) {
-  // significant digits without trailing zeros: 1 + the position of the last non-'0' in rest
-  const uint64_t nonzero = rest ^ 0x3030303030303030ULL;
-  const int n = nonzero == 0 ? 1 : 2 + (63 - __builtin_clzll(nonzero)) / 8;
+// n: the number of significant digits without trailing zeros (SignificantDigits).
+inline char* WriteGN(int precision, char first, uint64_t rest, int x, int n, char* out) {
   if (x >= -4 && x < precision) {
     if (x >= 0) {
       const int whole = x + 1;
@@ -145,6 +147,16 @@ inline char* WriteG(int precision, char first, uint64_t rest, int x, char* out) 
   const uint32_t ax = static_cast<uint32_t>(x < 0 ? -x : x);  // ≤ 45 for a float
   std::memcpy(out + 2, kDigitPairs + 2 * ax, 2);
   return out + 4;
+}
+
+// 1 + the position of the last non-'0' in rest
+inline int SignificantDigits(uint64_t rest) {
+  const uint64_t nonzero = rest ^ 0x3030303030303030ULL;
+  return nonzero == 0 ? 1 : 2 + (63 - __builtin_clzll(nonzero)) / 8;
+}
+
+inline char* WriteG(int precision, char first, uint64_t rest, int x, char* out) {
+  return WriteGN(precision, first, rest, x, SignificantDigits(rest), out);
 }
 
 inline char* WriteNineDigits(uint32_t d9, int x, char* out) {
@@ -237,6 +249,355 @@ char* WriteFloat32Text(float value, char* out) {
   const int trip = RoundTrips(a, field, mant, d6, x6);
   if (trip < 0) return WriteFloat32TextExact(value, start);
   return trip ? WriteSixDigits(d6, x6, out) : WriteNineDigits(d9, x9, out);
+}
+
+char* WriteFloat32ListScalar(const uint8_t* data, size_t n, const char* sep, size_t sep_len, char* out) {
+  for (size_t i = 0; i < n; i++) {
+    float v;
+    std::memcpy(&v, data + 4 * i, 4);
+    if (i > 0) {
+      std::memcpy(out, sep, 2);
+      out += sep_len;
+    }
+    out = WriteFloat32Text(v, out);
+  }
+  return out;
+}
+
+#if defined(__x86_64__)
+
+namespace {
+
+// Per float exponent field f: 10^(7-xe) and 10^(8-xe) for the decimal exponent estimate
+// xe = floor((f - 127)·log10 2) (the lookup for both scalings in one 16-byte load).
+struct ScalePair {
+  double lo, hi;
+};
+struct ScaleTable {
+  ScalePair p[256];
+};
+constexpr ScaleTable MakeScaleTable() {
+  ScaleTable t{};
+  for (int f = 0; f < 256; f++) {
+    const int xe = ((f - 127) * 1233) >> 12;
+    t.p[f].lo = kPow10[7 - xe + kPow10Bias];
+    t.p[f].hi = kPow10[8 - xe + kPow10Bias];
+  }
+  return t;
+}
+constexpr ScaleTable kScaleByField = MakeScaleTable();
+
+__attribute__((target("avx2"))) inline __m256d Floor(__m256d v) {
+  return _mm256_round_pd(v, _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC);
+}
+
+}  // namespace
+
+// WriteFloat32Text's fast path for 4 values at a time (AVX2, 4 doubles per register): the scaling,
+// the rounding to 9 digits, the 6-or-9 decision and the ASCII digits come out of vector code for
+// all four, only the text layout (WriteG) is scalar, per value. The scalar writer is
+// latency-bound (a long chain of dependent operations per value, few values in flight); here four
+// values share one chain, shortened where it could be (the round trip is tested in the scaled
+// domain, without a third power of ten). Lanes the fast path leaves (zero, subnormal, Inf/NaN, a
+// rounding too close to a tie to decide, a product off the expected decade) go through
+// WriteFloat32Text.
+__attribute__((target("avx2"))) char* WriteFloat32ListAvx2(const uint8_t* data, size_t n, const char* sep,
+                                                          size_t sep_len, char* out) {
+  const __m256d one = _mm256_set1_pd(1.0);
+  const __m256d e8 = _mm256_set1_pd(1e8);
+  const __m256d e9 = _mm256_set1_pd(1e9);
+  const __m256d thousand = _mm256_set1_pd(1000);
+  const __m256d abs_mask = _mm256_castsi256_pd(_mm256_set1_epi64x(0x7fffffffffffffffLL));
+  // the separator in a register (the text stores could alias `sep`, so a memcpy from it is
+  // reloaded after each of them)
+  uint16_t sep2;
+  std::memcpy(&sep2, sep, 2);
+  size_t i = 0;
+  for (; i + 4 <= n; i += 4) {
+    const __m128i bits = _mm_loadu_si128(reinterpret_cast<const __m128i*>(data + 4 * i));
+    uint32_t w[4];
+    std::memcpy(w, data + 4 * i, 16);
+    // the scale pairs of the four values: [lo0 hi0 | lo2 hi2] and [lo1 hi1 | lo3 hi3]
+    const ScalePair* t = kScaleByField.p;
+    const __m256d p02 = _mm256_insertf128_pd(_mm256_castpd128_pd256(_mm_loadu_pd(&t[(w[0] >> 23) & 0xff].lo)),
+                                             _mm_loadu_pd(&t[(w[2] >> 23) & 0xff].lo), 1);
+    const __m256d p13 = _mm256_insertf128_pd(_mm256_castpd128_pd256(_mm_loadu_pd(&t[(w[1] >> 23) & 0xff].lo)),
+                                             _mm_loadu_pd(&t[(w[3] >> 23) & 0xff].lo), 1);
+    const __m256d p_lo = _mm256_unpacklo_pd(p02, p13);
+    const __m256d p_hi = _mm256_unpackhi_pd(p02, p13);
+    const __m128i field = _mm_and_si128(_mm_srli_epi32(bits, 23), _mm_set1_epi32(0xff));
+    // normal: 0 < field < 255
+    const __m128i normal32 = _mm_andnot_si128(_mm_cmpeq_epi32(field, _mm_setzero_si128()),
+                                              _mm_cmpgt_epi32(_mm_set1_epi32(255), field));
+    const __m256d a = _mm256_and_pd(_mm256_cvtps_pd(_mm_castsi128_ps(bits)), abs_mask);
+    const __m128i e2 = _mm_sub_epi32(field, _mm_set1_epi32(127));
+    const __m256i xe = _mm256_cvtepi32_epi64(_mm_srai_epi32(_mm_mullo_epi32(e2, _mm_set1_epi32(1233)), 12));
+    const __m256d s_hi = _mm256_mul_pd(a, p_hi);  // a·10^(8-xe)
+    const __m256d up = _mm256_cmp_pd(s_hi, e9, _CMP_GE_OQ);
+    const __m256d scale = _mm256_blendv_pd(p_hi, p_lo, up);
+    const __m256d s = _mm256_mul_pd(a, scale);
+    __m256i x = _mm256_sub_epi64(xe, _mm256_castpd_si256(up));  // mask lanes are -1
+    __m256d ok = _mm256_and_pd(_mm256_cmp_pd(s, e8, _CMP_GE_OQ), _mm256_cmp_pd(s, e9, _CMP_LT_OQ));
+    ok = _mm256_and_pd(ok, _mm256_castsi256_pd(_mm256_cvtepi32_epi64(normal32)));
+    // RoundDigits<9> (d9 may be 10^9 here: the carry into a 10th digit is applied at the end)
+    const __m256d whole = Floor(s);
+    const __m256d frac = _mm256_sub_pd(s, whole);
+    const __m256d tie_dist = _mm256_and_pd(_mm256_sub_pd(frac, _mm256_set1_pd(0.5)), abs_mask);
+    ok = _mm256_and_pd(ok, _mm256_cmp_pd(tie_dist, _mm256_set1_pd(kTieMargin), _CMP_GE_OQ));
+    const __m256d d9 = _mm256_add_pd(whole, _mm256_and_pd(_mm256_cmp_pd(frac, _mm256_set1_pd(0.5), _CMP_GT_OQ), one));
+    // the 6-digit candidate D6·1000 in the same units (1e-3 rounds up and d9 < 2^30: the floor is
+    // exact), and its round trip: RoundTrips with both sides times the scale
+    const __m256d q = Floor(_mm256_mul_pd(d9, _mm256_set1_pd(1e-3)));
+    const __m256d dropped = _mm256_sub_pd(d9, _mm256_mul_pd(q, thousand));
+    const __m256d d6k = _mm256_mul_pd(
+        _mm256_add_pd(q, _mm256_and_pd(_mm256_cmp_pd(dropped, _mm256_set1_pd(500), _CMP_GT_OQ), one)), thousand);
+    const __m256d off = _mm256_min_pd(dropped, _mm256_sub_pd(thousand, dropped));
+    const __m256d near = _mm256_cmp_pd(off, _mm256_set1_pd(60), _CMP_LE_OQ);
+    const __m256d diff = _mm256_sub_pd(d6k, s);
+    // half the gap to the neighbouring floats, 2^(field - 151), built from its bits, times the scale
+    __m256d half = _mm256_mul_pd(
+        _mm256_castsi256_pd(_mm256_slli_epi64(_mm256_cvtepi32_epi64(_mm_add_epi32(field, _mm_set1_epi32(1023 - 151))), 52)),
+        scale);
+    // below a power of two the gap is half as wide
+    const __m128i pow2 = _mm_and_si128(_mm_cmpeq_epi32(_mm_and_si128(bits, _mm_set1_epi32(0x7fffff)), _mm_setzero_si128()),
+                                       _mm_cmpgt_epi32(field, _mm_set1_epi32(1)));
+    const __m256d below = _mm256_and_pd(_mm256_castsi256_pd(_mm256_cvtepi32_epi64(pow2)),
+                                        _mm256_cmp_pd(diff, _mm256_setzero_pd(), _CMP_LT_OQ));
+    half = _mm256_blendv_pd(half, _mm256_mul_pd(half, _mm256_set1_pd(0.5)), below);
+    const __m256d dist = _mm256_and_pd(diff, abs_mask);
+    const __m256d inside = _mm256_cmp_pd(dist, _mm256_mul_pd(half, _mm256_set1_pd(1 - kTieMargin)), _CMP_LT_OQ);
+    const __m256d outside = _mm256_cmp_pd(dist, _mm256_mul_pd(half, _mm256_set1_pd(1 + kTieMargin)), _CMP_GT_OQ);
+    ok = _mm256_andnot_pd(_mm256_andnot_pd(_mm256_or_pd(inside, outside), near), ok);
+    const __m256d six = _mm256_and_pd(near, inside);
+    // the digits: 6 then "000" (the same text once trimmed) or 9; 10^9 is 10^8 one decade up
+    __m256d d = _mm256_blendv_pd(d9, d6k, six);
+    const __m256d carry = _mm256_cmp_pd(d, e9, _CMP_EQ_OQ);
+    d = _mm256_blendv_pd(d, e8, carry);
+    x = _mm256_sub_epi64(x, _mm256_castpd_si256(carry));
+    // first digit, then the other 8 as [4 | 4] in each 64-bit lane for EightDigits' SWAR
+    const __m256d e4 = _mm256_set1_pd(1e4);
+    const __m256d first = Floor(_mm256_mul_pd(d, _mm256_set1_pd(1e-8)));
+    const __m256d t4 = Floor(_mm256_mul_pd(d, _mm256_set1_pd(1e-4)));
+    const __m256d hi4 = _mm256_sub_pd(t4, _mm256_mul_pd(first, e4));
+    const __m256d lo4 = _mm256_sub_pd(d, _mm256_mul_pd(t4, e4));
+    const __m128i hi4i = _mm256_cvttpd_epi32(hi4);
+    const __m128i lo4i = _mm256_cvttpd_epi32(lo4);
+    __m256i m = _mm256_set_m128i(_mm_unpackhi_epi32(hi4i, lo4i), _mm_unpacklo_epi32(hi4i, lo4i));
+    __m256i tq = _mm256_srli_epi32(_mm256_mullo_epi32(m, _mm256_set1_epi32(10486)), 20);
+    m = _mm256_or_si256(tq, _mm256_slli_epi32(_mm256_sub_epi32(m, _mm256_mullo_epi32(tq, _mm256_set1_epi32(100))), 16));
+    tq = _mm256_srli_epi16(_mm256_mullo_epi16(m, _mm256_set1_epi16(103)), 10);
+    m = _mm256_or_si256(_mm256_or_si256(tq, _mm256_slli_epi16(_mm256_sub_epi16(m, _mm256_mullo_epi16(tq, _mm256_set1_epi16(10))), 8)),
+                        _mm256_set1_epi8('0'));
+    const __m128i firsts = _mm256_cvttpd_epi32(first);
+    const int ok_bits = _mm256_movemask_pd(ok);
+    const int six_bits = _mm256_movemask_pd(six);
+    const uint32_t signs = static_cast<uint32_t>(_mm_movemask_ps(_mm_castsi128_ps(bits)));
+    if (ok_bits == 0xf) {
+      // each value is followed by the separator (the last one's is dropped at the end)
+#define JETSERVE_LANE(K)                                                                              \
+  out[0] = '-';                                                                                       \
+  out += (signs >> K) & 1;                                                                            \
+  out = WriteG((six_bits >> K) & 1 ? 6 : 9, static_cast<char>('0' + _mm_extract_epi32(firsts, K)),   \
+               static_cast<uint64_t>(_mm256_extract_epi64(m, K)), static_cast<int>(_mm256_extract_epi64(x, K)), out); \
+  std::memcpy(out, &sep2, 2);                                                                         \
+  out += sep_len;
+      JETSERVE_LANE(0)
+      JETSERVE_LANE(1)
+      JETSERVE_LANE(2)
+      JETSERVE_LANE(3)
+#undef JETSERVE_LANE
+      continue;
+    }
+    alignas(32) uint64_t rest[4];
+    alignas(32) int64_t xs[4];
+    alignas(16) int32_t fs[4];
+    _mm256_store_si256(reinterpret_cast<__m256i*>(rest), m);
+    _mm256_store_si256(reinterpret_cast<__m256i*>(xs), x);
+    _mm_store_si128(reinterpret_cast<__m128i*>(fs), firsts);
+    for (int k = 0; k < 4; k++) {
+      if (!((ok_bits >> k) & 1)) {
+        float v;
+        std::memcpy(&v, data + 4 * (i + k), 4);
+        out = WriteFloat32Text(v, out);
+      } else {
+        out[0] = '-';
+        out += (signs >> k) & 1;
+        out = WriteG((six_bits >> k) & 1 ? 6 : 9, static_cast<char>('0' + fs[k]), rest[k], static_cast<int>(xs[k]), out);
+      }
+      std::memcpy(out, &sep2, 2);
+      out += sep_len;
+    }
+  }
+  if (i == 0) return WriteFloat32ListScalar(data, n, sep, sep_len, out);
+  if (i == n) return out - sep_len;
+  return WriteFloat32ListScalar(data + 4 * i, n - i, sep, sep_len, out);
+}
+
+bool Float32ListAvx2Supported() { return __builtin_cpu_supports("avx2"); }
+
+// GCC 12's AVX-512 headers trip -Wmaybe-uninitialized on their own _mm512_undefined_* arguments
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+// WriteFloat32ListAvx2's steps for 8 values at a time (AVX-512: 8 doubles per register, compares
+// into mask registers, the digit count from a vector leading-zero count). Each step is the AVX2
+// one; see there.
+namespace {
+
+struct alignas(64) Digits8 {
+  uint64_t rest[8];  // digits 2–9, ASCII
+  int64_t xs[8];     // decimal exponent
+  int64_t ns[8];     // significant digits
+  int32_t fs[8];     // first digit
+  uint32_t ok, six, signs;  // bit k: value k on the fast path / 6 digits / negative
+};
+
+__attribute__((target("avx512f,avx512vl,avx512bw,avx512dq,avx512cd"), always_inline)) inline void Digits8Avx512(
+    const uint8_t* p, Digits8* g) {
+  const __m512d one = _mm512_set1_pd(1.0);
+  const __m512d e8 = _mm512_set1_pd(1e8);
+  const __m512d e9 = _mm512_set1_pd(1e9);
+  const __m512d thousand = _mm512_set1_pd(1000);
+  const __m512i abs_bits = _mm512_set1_epi64(0x7fffffffffffffffLL);
+  const double* table = &kScaleByField.p[0].lo;
+  const __m256i bits = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p));
+  const __m256i field = _mm256_and_si256(_mm256_srli_epi32(bits, 23), _mm256_set1_epi32(0xff));
+  const __mmask8 normal = _mm256_cmpgt_epi32_mask(field, _mm256_setzero_si256()) &
+                          _mm256_cmpgt_epi32_mask(_mm256_set1_epi32(255), field);
+  const __m256i pair = _mm256_slli_epi32(field, 1);
+  const __m512d p_lo = _mm512_i32gather_pd(pair, table, 8);
+  const __m512d p_hi = _mm512_i32gather_pd(_mm256_add_epi32(pair, _mm256_set1_epi32(1)), table, 8);
+  const __m512d a = _mm512_castsi512_pd(_mm512_and_si512(_mm512_castpd_si512(_mm512_cvtps_pd(_mm256_castsi256_ps(bits))), abs_bits));
+  const __m256i e2 = _mm256_sub_epi32(field, _mm256_set1_epi32(127));
+  const __m512i xe = _mm512_cvtepi32_epi64(_mm256_srai_epi32(_mm256_mullo_epi32(e2, _mm256_set1_epi32(1233)), 12));
+  const __mmask8 up = _mm512_cmp_pd_mask(_mm512_mul_pd(a, p_hi), e9, _CMP_GE_OQ);
+  const __m512d scale = _mm512_mask_blend_pd(up, p_hi, p_lo);
+  const __m512d s = _mm512_mul_pd(a, scale);
+  __m512i x = _mm512_mask_add_epi64(xe, up, xe, _mm512_set1_epi64(1));
+  __mmask8 ok = normal & _mm512_cmp_pd_mask(s, e8, _CMP_GE_OQ) & _mm512_cmp_pd_mask(s, e9, _CMP_LT_OQ);
+  const __m512d whole = _mm512_roundscale_pd(s, _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC);
+  const __m512d frac = _mm512_sub_pd(s, whole);
+  const __m512d tie_dist = _mm512_abs_pd(_mm512_sub_pd(frac, _mm512_set1_pd(0.5)));
+  ok &= _mm512_cmp_pd_mask(tie_dist, _mm512_set1_pd(kTieMargin), _CMP_GE_OQ);
+  const __m512d d9 = _mm512_mask_add_pd(whole, _mm512_cmp_pd_mask(frac, _mm512_set1_pd(0.5), _CMP_GT_OQ), whole, one);
+  const __m512d q = _mm512_roundscale_pd(_mm512_mul_pd(d9, _mm512_set1_pd(1e-3)), _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC);
+  const __m512d dropped = _mm512_sub_pd(d9, _mm512_mul_pd(q, thousand));
+  const __m512d d6k = _mm512_mul_pd(
+      _mm512_mask_add_pd(q, _mm512_cmp_pd_mask(dropped, _mm512_set1_pd(500), _CMP_GT_OQ), q, one), thousand);
+  const __m512d off = _mm512_min_pd(dropped, _mm512_sub_pd(thousand, dropped));
+  const __mmask8 near = _mm512_cmp_pd_mask(off, _mm512_set1_pd(60), _CMP_LE_OQ);
+  const __m512d diff = _mm512_sub_pd(d6k, s);
+  __m512d half = _mm512_mul_pd(
+      _mm512_castsi512_pd(_mm512_slli_epi64(_mm512_cvtepi32_epi64(_mm256_add_epi32(field, _mm256_set1_epi32(1023 - 151))), 52)),
+      scale);
+  const __mmask8 pow2 = _mm256_testn_epi32_mask(bits, _mm256_set1_epi32(0x7fffff)) &
+                        _mm256_cmpgt_epi32_mask(field, _mm256_set1_epi32(1));
+  const __mmask8 below = pow2 & _mm512_cmp_pd_mask(diff, _mm512_setzero_pd(), _CMP_LT_OQ);
+  half = _mm512_mask_mul_pd(half, below, half, _mm512_set1_pd(0.5));
+  const __m512d dist = _mm512_abs_pd(diff);
+  const __mmask8 inside = _mm512_cmp_pd_mask(dist, _mm512_mul_pd(half, _mm512_set1_pd(1 - kTieMargin)), _CMP_LT_OQ);
+  const __mmask8 outside = _mm512_cmp_pd_mask(dist, _mm512_mul_pd(half, _mm512_set1_pd(1 + kTieMargin)), _CMP_GT_OQ);
+  ok &= static_cast<__mmask8>(~(near & ~inside & ~outside));
+  const __mmask8 six = near & inside;
+  __m512d d = _mm512_mask_blend_pd(six, d9, d6k);
+  const __mmask8 carry = _mm512_cmp_pd_mask(d, e9, _CMP_EQ_OQ);
+  d = _mm512_mask_blend_pd(carry, d, e8);
+  x = _mm512_mask_add_epi64(x, carry, x, _mm512_set1_epi64(1));
+  const __m512d e4 = _mm512_set1_pd(1e4);
+  const __m512d first = _mm512_roundscale_pd(_mm512_mul_pd(d, _mm512_set1_pd(1e-8)), _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC);
+  const __m512d t4 = _mm512_roundscale_pd(_mm512_mul_pd(d, _mm512_set1_pd(1e-4)), _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC);
+  const __m512d hi4 = _mm512_sub_pd(t4, _mm512_mul_pd(first, e4));
+  const __m512d lo4 = _mm512_sub_pd(d, _mm512_mul_pd(t4, e4));
+  __m512i m = _mm512_or_si512(_mm512_cvtepu32_epi64(_mm512_cvttpd_epi32(hi4)),
+                              _mm512_slli_epi64(_mm512_cvtepu32_epi64(_mm512_cvttpd_epi32(lo4)), 32));
+  __m512i tq = _mm512_srli_epi32(_mm512_mullo_epi32(m, _mm512_set1_epi32(10486)), 20);
+  m = _mm512_or_si512(tq, _mm512_slli_epi32(_mm512_sub_epi32(m, _mm512_mullo_epi32(tq, _mm512_set1_epi32(100))), 16));
+  tq = _mm512_srli_epi16(_mm512_mullo_epi16(m, _mm512_set1_epi16(103)), 10);
+  m = _mm512_or_si512(_mm512_or_si512(tq, _mm512_slli_epi16(_mm512_sub_epi16(m, _mm512_mullo_epi16(tq, _mm512_set1_epi16(10))), 8)),
+                      _mm512_set1_epi8('0'));
+  // SignificantDigits per lane: 1 + the position of the last non-'0' byte (lzcnt of 0 is 64)
+  const __m512i nonzero = _mm512_xor_si512(m, _mm512_set1_epi8('0'));
+  const __m512i sig = _mm512_sub_epi64(_mm512_set1_epi64(9), _mm512_srli_epi64(_mm512_lzcnt_epi64(nonzero), 3));
+  _mm512_store_si512(g->rest, m);
+  _mm512_store_si512(g->xs, x);
+  _mm512_store_si512(g->ns, sig);
+  _mm256_store_si256(reinterpret_cast<__m256i*>(g->fs), _mm512_cvttpd_epi32(first));
+  g->signs = static_cast<uint32_t>(_mm256_movemask_ps(_mm256_castsi256_ps(bits)));
+  g->ok = ok;
+  g->six = six;
+}
+
+}  // namespace
+
+// Software-pipelined: the digits of the next 8 values are computed (in program order) before the
+// text of the current 8 is laid out, so their long dependency chain runs while the layout's
+// stores retire instead of waiting for reorder-buffer room behind them.
+__attribute__((target("avx512f,avx512vl,avx512bw,avx512dq,avx512cd"))) char* WriteFloat32ListAvx512(
+    const uint8_t* data, size_t n, const char* sep, size_t sep_len, char* out) {
+  uint16_t sep2;
+  std::memcpy(&sep2, sep, 2);
+  Digits8 groups[2];
+  if (n >= 8) Digits8Avx512(data, &groups[0]);
+  size_t i = 0;
+  for (int turn = 0; i + 8 <= n; i += 8, turn ^= 1) {
+    if (i + 16 <= n) Digits8Avx512(data + 4 * (i + 8), &groups[turn ^ 1]);
+    const Digits8& g = groups[turn];
+    for (int k = 0; k < 8; k++) {
+      if (!((g.ok >> k) & 1)) {
+        float v;
+        std::memcpy(&v, data + 4 * (i + k), 4);
+        out = WriteFloat32Text(v, out);
+      } else {
+        out[0] = '-';
+        out += (g.signs >> k) & 1;
+        out = WriteGN((g.six >> k) & 1 ? 6 : 9, static_cast<char>('0' + g.fs[k]), g.rest[k], static_cast<int>(g.xs[k]),
+                      static_cast<int>(g.ns[k]), out);
+      }
+      std::memcpy(out, &sep2, 2);
+      out += sep_len;
+    }
+  }
+  if (i == 0) return WriteFloat32ListAvx2(data, n, sep, sep_len, out);
+  if (i == n) return out - sep_len;
+  return WriteFloat32ListAvx2(data + 4 * i, n - i, sep, sep_len, out);
+}
+
+#pragma GCC diagnostic pop
+
+bool Float32ListAvx512Supported() {
+  return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512bw") &&
+         __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512cd");
+}
+
+
+#else
+
+char* WriteFloat32ListAvx2(const uint8_t* data, size_t n, const char* sep, size_t sep_len, char* out) {
+  return WriteFloat32ListScalar(data, n, sep, sep_len, out);
+}
+bool Float32ListAvx2Supported() { return false; }
+char* WriteFloat32ListAvx512(const uint8_t* data, size_t n, const char* sep, size_t sep_len, char* out) {
+  return WriteFloat32ListScalar(data, n, sep, sep_len, out);
+}
+bool Float32ListAvx512Supported() { return false; }
+
+#endif
+
+namespace {
+using ListWriter = char* (*)(const uint8_t*, size_t, const char*, size_t, char*);
+// Chosen once (the addon ships prebuilt for any x86-64): AVX-512, else AVX2, else scalar;
+// JETSERVE_JSON_SIMD=0 forces the scalar path, =avx2 the AVX2 one (tests compare them).
+ListWriter ChooseListWriter() {
+  const char* env = std::getenv("JETSERVE_JSON_SIMD");
+  if (env != nullptr && std::strcmp(env, "0") == 0) return WriteFloat32ListScalar;
+  if (env != nullptr && std::strcmp(env, "avx2") == 0 && Float32ListAvx2Supported()) return WriteFloat32ListAvx2;
+  if (Float32ListAvx512Supported()) return WriteFloat32ListAvx512;
+  return Float32ListAvx2Supported() ? WriteFloat32ListAvx2 : WriteFloat32ListScalar;
+}
+const ListWriter kListWriter = ChooseListWriter();
+}  // namespace
+
+char* WriteFloat32List(const uint8_t* data, size_t n, const char* sep, size_t sep_len, char* out) {
+  return kListWriter(data, n, sep, sep_len, out);
 }
 
 }  // namespace json

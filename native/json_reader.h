@@ -308,7 +308,8 @@ size_t Reader::FloatRun(size_t p, uint8_t* dest, int64_t* k, int64_t stop) const
     if (q >= n_ || b[q] != ',') break;
     q = Ws(q + 1);
     double value;
-    const uint8_t* e = ParseJsonNumber(b + q, end, &value);
+    const uint8_t* e = n_ - q >= 32 ? ParseShortJsonNumber(b + q, &value) : nullptr;
+    if (e == nullptr) e = ParseJsonNumber(b + q, end, &value);
     if (e == nullptr) break;
     const T x = static_cast<T>(value);
     std::memcpy(dest + i * static_cast<int64_t>(sizeof(T)), &x, sizeof(T));

@@ -3,6 +3,10 @@
 // strtod over all 2^32 bit patterns by test/wire/native/float-text-exhaustive.cc) and the
 // TypeScript reference (writer.ts formatFloat32) on expected texts from the C library and on
 // 400,000 sampled bit patterns.
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { formatFloat32 } from '../../src/wire/json/writer.js';
 import { encodePredictResponseNative, nativeJsonAvailable } from '../../src/wire/json/native.js';
@@ -113,5 +117,39 @@ describe.skipIf(!nativeJsonAvailable())('float32 text (TF Serving: %.6g, else %.
       if (ts !== native[i]) mismatches.push(`0x${bits[i]!.toString(16)}: TypeScript ${ts}, native ${native[i]}`);
     }
     expect(mismatches).toEqual([]);
+  });
+
+  it('the scalar and AVX2 list writers (JETSERVE_JSON_SIMD=0 / avx2) write what the default one writes', () => {
+    // the writer is chosen when the addon loads (AVX-512 where the CPU has it), so the others run
+    // in child processes
+    const bits = sampledBits(200_000);
+    const dir = mkdtempSync(join(tmpdir(), 'float-text-'));
+    try {
+      const input = join(dir, 'bits');
+      writeFileSync(input, bits);
+      const script = `
+        import { readFileSync } from 'node:fs';
+        import { encodePredictResponseNative } from ${JSON.stringify(new URL('../../src/wire/json/native.ts', import.meta.url).href)};
+        const b = readFileSync(${JSON.stringify(input)});
+        const data = new Float32Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.length));
+        process.stdout.write(Buffer.from(encodePredictResponseNative({ y: { dtype: 'float32', shape: [data.length], data } }, 'columnar')));
+      `;
+      const native = nativeTexts(bits);
+      const mismatches: string[] = [];
+      for (const simd of ['0', 'avx2']) {
+        const out = execFileSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+          env: { ...process.env, JETSERVE_JSON_SIMD: simd },
+          maxBuffer: 64 << 20,
+        }).toString();
+        const text = out.slice('{"outputs": ['.length, -2).split(', ');
+        expect(text.length).toBe(bits.length);
+        for (let i = 0; i < bits.length && mismatches.length < 10; i++) {
+          if (text[i] !== native[i]) mismatches.push(`0x${bits[i]!.toString(16)}: ${simd} ${text[i]}, default ${native[i]}`);
+        }
+      }
+      expect(mismatches).toEqual([]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -1,9 +1,10 @@
-// Micro-benchmark of the native JSON codec on bench:rest's large TF-JSON body (262,144 floats with
-// 7 decimals in [-1, 1), {"instances": [...]}) and its response ({"predictions": [...]} of the
-// model's float32 outputs x/2 + 2): ns per element for the request decode (DecodePredict), the
-// number parser alone (ParseJsonNumber over the same tokens), the response encode
-// (ResponseEncoder, 256 KiB chunks as the HTTP route asks for) and the float writer alone. Not part
-// of `npm test` (timings); run by hand when changing native/json_*:
+// Micro-benchmark of the native JSON codec on bench:rest's large TF-JSON body (262,144 floats
+// with 7 decimals in [-1, 1), {"instances": [...]}) and its response ({"predictions": [...]} of
+// the model's float32 outputs x/2 + 2): ns per element for the request decode (DecodePredict),
+// the number parser alone (ParseJsonNumber over the same tokens, and the FloatRun pairing of
+// ParseShortJsonNumber with it), the response encode (ResponseEncoder, 256 KiB chunks as the
+// HTTP route asks for) and the float writer alone. Not part of `npm test` (timings); run by hand
+// when changing native/json_*:
 //
 //   g++ -O2 -std=c++17 -Inative -Ideps/libtensorflow/include -Inode_modules/node-addon-api \
 //       -Inode_modules/node-api-headers/include native/json_float_text.cc native/json_numbers.cc \
@@ -19,6 +20,19 @@
 // 2026-12-06, quiet machine, best of 15: decode 8.1 ns per float (2.1 ms for the body), encode
 // 18.4 ns per float (4.8 ms) — 23% and 43% of jetserve's CPU per request in bench:rest's
 // 262,144-float row after the offload change (perf).
+//
+// 2026-12-07, WriteFloat32List (AVX-512 here: 8 values per step), shared VM, the two binaries
+// alternated 8 times, best of 10 each (`json-bench 262144 10`), before → after:
+//   encode (ResponseEncoder)  16.40 → 6.88 ns per float (4.3 → 1.8 ms for the response)
+//   float writer alone        16.47 (WriteFloat32Text per value) → 6.87 (WriteFloat32List)
+//   decode / ParseJsonNumber   6.41 / 5.48 → 6.45 / 5.47 (unchanged)
+// Forced versions, same run: JETSERVE_JSON_SIMD=avx2 9.95 ns per float, JETSERVE_JSON_SIMD=0
+// (scalar) 16.6, as before.
+//
+// 2026-12-07, ParseShortJsonNumber in Reader::FloatRun (no bounds checks, one SWAR step per digit
+// run, for [-]I[.F] tokens with 32 bytes after them), same method, HEAD~3 → this:
+//   decode (DecodePredict)    6.39 → 5.15 ns per float (1.7 → 1.35 ms for the body)
+//   encode (ResponseEncoder) 16.13 → 6.86 ns per float
 #include <tensorflow/c/c_api.h>
 
 #include <algorithm>
@@ -143,6 +157,17 @@ int main(int argc, char** argv) {
       parsed[i] = static_cast<float>(v);
     }
   });
+  const double short_parse = Best(rounds, n, [&] {
+    const uint8_t* p = bytes + 14;
+    const uint8_t* end = bytes + body.size();
+    for (size_t i = 0; i < n; i++) {
+      double v;
+      const uint8_t* e = end - p >= 32 ? ParseShortJsonNumber(p, &v) : nullptr;
+      if (e == nullptr) e = ParseJsonNumber(p, end, &v);
+      p = e + 1;
+      parsed[i] = static_cast<float>(v);
+    }
+  });
   std::vector<char> text(n * 20 + 64);
   size_t text_bytes = 0;
   const double format = Best(rounds, n, [&] {
@@ -152,6 +177,11 @@ int main(int argc, char** argv) {
       *w++ = ',';
     }
     text_bytes = static_cast<size_t>(w - text.data());
+  });
+  size_t list_bytes = 0;
+  const double list = Best(rounds, n, [&] {
+    char* w = WriteFloat32List(reinterpret_cast<const uint8_t*>(values.data()), n, ",", 1, text.data());
+    list_bytes = static_cast<size_t>(w - text.data());
   });
   size_t response_bytes = 0;
   const double encode = Best(rounds, n, [&] {
@@ -174,7 +204,9 @@ int main(int argc, char** argv) {
   });
   std::printf("decode (DecodePredict)   %6.2f ns/element  %6.3f ms\n", decode, decode * n / 1e6);
   std::printf("  ParseJsonNumber alone  %6.2f ns/element  %6.3f ms\n", parse, parse * n / 1e6);
+  std::printf("  ParseShortJsonNumber   %6.2f ns/element  %6.3f ms\n", short_parse, short_parse * n / 1e6);
   std::printf("encode (ResponseEncoder) %6.2f ns/element  %6.3f ms  (%zu bytes)\n", encode, encode * n / 1e6, response_bytes);
   std::printf("  WriteFloat32Text alone %6.2f ns/element  %6.3f ms  (%zu bytes)\n", format, format * n / 1e6, text_bytes);
+  std::printf("  WriteFloat32List alone %6.2f ns/element  %6.3f ms  (%zu bytes)\n", list, list * n / 1e6, list_bytes);
   return 0;
 }
