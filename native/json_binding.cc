@@ -50,7 +50,17 @@ struct CodecState {
   TextBuffer scratch;
   // A decode's descriptor before WriteMeta copies it out; kept so a call allocates none.
   std::vector<double> desc;
+  // Reuse blocks of finished streamed responses, each with its ArrayBuffer (see EnsureBlock).
+  struct IdleBlock {
+    char* block;
+    size_t half;
+    napi_ref ref;
+  };
+  std::vector<IdleBlock> idle_blocks;
 };
+
+// Idle reuse blocks kept: one per response streamed at the same time, up to this many.
+constexpr size_t kIdleBlocks = 4;
 
 void FreeState(void* arg) {
   auto* state = static_cast<CodecState*>(arg);
@@ -429,8 +439,11 @@ Napi::Buffer<char> ChunkOf(Napi::Env env, TextBuffer& text) {
   return Napi::Buffer<char>::NewOrCopy(env, block, size, [](Napi::Env, char* p) { std::free(p); });
 }
 
+bool EnsureBlock(Napi::Env env, CodecState& state, EncoderHandle* h, size_t limit);
+Napi::Value BlockView(Napi::Env env, EncoderHandle* h, size_t size);
+
 // (kind, prefix, keys: string[], dtypes: number[], shapes: Float64Array [rank, dims…]…,
-//  datas: (TypedArray | Uint8Array[])[], b64: boolean[], limit)
+//  datas: (TypedArray | Uint8Array[])[], b64: boolean[], limit, reuse)
 Napi::Value EncodeJs(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   const auto kind = static_cast<ResponseEncoder::Kind>(info[0].As<Napi::Number>().Int32Value());
@@ -471,11 +484,22 @@ Napi::Value EncodeJs(const Napi::CallbackInfo& info) {
       }
     }
   }
+  const bool reuse = info.Length() > 8 && info[8].ToBoolean().Value();
   auto handle = std::make_unique<EncoderHandle>(EncoderHandle{ResponseEncoder(kind, std::move(prefix), std::move(outputs))});
-  TextBuffer& text = StateOf(info).scratch;
+  CodecState& state = StateOf(info);
+  TextBuffer& text = state.scratch;
   text.clear();
   const bool more = handle->encoder.Next(&text, limit);
-  Napi::Buffer<char> chunk = ChunkOf(env, text);
+  Napi::Value chunk;
+  if (more && reuse && EnsureBlock(env, state, handle.get(), limit) && text.size() <= handle->half) {
+    // a streamed response's first chunk goes to the reuse block too (copied: whether there is
+    // more is known only once it is encoded), so the scratch block stays for the next response
+    std::memcpy(handle->block, text.data(), text.size());
+    chunk = BlockView(env, handle.get(), text.size());
+    text.clear();
+  } else {
+    chunk = ChunkOf(env, text);
+  }
   if (!more) return chunk;
   Napi::Array pair = Napi::Array::New(env, 2);
   pair.Set(0u, chunk);
@@ -484,10 +508,22 @@ Napi::Value EncodeJs(const Napi::CallbackInfo& info) {
 }
 
 // The reuse block: two halves of `limit` plus the slack a chunk may pass it by (one batch of
-// floats); nullptr when JS refuses external memory (chunks are then Buffers of their own).
-bool EnsureBlock(Napi::Env env, EncoderHandle* h, size_t limit) {
+// floats); false when JS refuses external memory (chunks are then Buffers of their own). A block
+// comes from a finished response when one of this size is idle: V8 counts every new ArrayBuffer's
+// length toward its next major GC, and at 262,144 floats a fresh 640 KiB block per response was
+// a fifth of what each request added (the rest: its input and output tensors).
+bool EnsureBlock(Napi::Env env, CodecState& state, EncoderHandle* h, size_t limit) {
   if (h->block != nullptr) return true;
   const size_t half = limit + 64 * 1024;
+  for (size_t i = 0; i < state.idle_blocks.size(); i++) {
+    if (state.idle_blocks[i].half != half) continue;
+    h->block = state.idle_blocks[i].block;
+    h->half = half;
+    h->block_ref = state.idle_blocks[i].ref;
+    h->turn = 0;
+    state.idle_blocks.erase(state.idle_blocks.begin() + static_cast<std::ptrdiff_t>(i));
+    return true;
+  }
   char* block = static_cast<char*>(std::malloc(2 * half));
   if (block == nullptr) throw std::bad_alloc();
   napi_value ab;
@@ -502,23 +538,45 @@ bool EnsureBlock(Napi::Env env, EncoderHandle* h, size_t limit) {
   return true;
 }
 
+// The last `size` bytes written to the half whose turn it is, as a view; the turn passes on.
+Napi::Value BlockView(Napi::Env env, EncoderHandle* h, size_t size) {
+  const size_t offset = h->turn * h->half;
+  h->turn ^= 1;
+  napi_value ab;
+  napi_get_reference_value(env, h->block_ref, &ab);
+  return Napi::Uint8Array::New(env, size, Napi::ArrayBuffer(env, ab), offset);
+}
+
+// A finished response's block goes idle for the next one: by the reuse contract every chunk in it
+// was handed to the socket (which copied it) before the call that found the text finished.
+void RetireBlock(napi_env env, CodecState& state, EncoderHandle* h) {
+  if (h->block == nullptr) return;
+  if (state.idle_blocks.size() < kIdleBlocks) {
+    state.idle_blocks.push_back({h->block, h->half, h->block_ref});
+  } else {
+    napi_delete_reference(env, h->block_ref);  // the ArrayBuffer frees the block when collected
+  }
+  h->block = nullptr;
+  h->block_ref = nullptr;
+}
+
 // jsonEncoderNext(encoder, limit, reuse)
 Napi::Value EncoderNextJs(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   EncoderHandle* handle = info[0].As<Napi::External<EncoderHandle>>().Data();
   const size_t limit = static_cast<size_t>(info[1].As<Napi::Number>().Int64Value());
   const bool reuse = info.Length() > 2 && info[2].ToBoolean().Value();
-  if (reuse && EnsureBlock(env, handle, limit)) {
+  CodecState& state = StateOf(info);
+  if (reuse && EnsureBlock(env, state, handle, limit)) {
     TextBuffer text;
-    const size_t offset = handle->turn * handle->half;
-    text.Attach(handle->block + offset, handle->half);
+    text.Attach(handle->block + handle->turn * handle->half, handle->half);
     handle->encoder.Next(&text, limit);
-    if (text.size() == 0) return env.Null();
+    if (text.size() == 0) {
+      RetireBlock(env, state, handle);
+      return env.Null();
+    }
     if (!text.attached()) return ChunkOf(env, text);  // outgrew its half (a long string): its own Buffer
-    handle->turn ^= 1;
-    napi_value ab;
-    napi_get_reference_value(env, handle->block_ref, &ab);
-    return Napi::Uint8Array::New(env, text.size(), Napi::ArrayBuffer(env, ab), offset);
+    return BlockView(env, handle, text.size());
   }
   TextBuffer& text = StateOf(info).scratch;
   text.clear();

@@ -44,6 +44,7 @@ interface JsonBinding {
     datas: unknown[],
     b64: boolean[],
     limit: number,
+    reuse: boolean,
   ): Uint8Array | [Uint8Array, object];
   jsonEncoderNext(encoder: object, limit: number, reuse: boolean): Uint8Array | null;
 }
@@ -361,8 +362,9 @@ function chunksOf(
  * Errors (no outputs, inconsistent batch, dtypes JSON cannot hold) are thrown here, before any
  * text, with the reference's messages.
  *
- * `reuseChunks`: the chunks after the first are views of two blocks used in turn, so a chunk's
- * bytes are valid only until the chunk after the next one is produced — for a consumer that
+ * `reuseChunks`: the chunks of a streamed response are views of the two halves of one block used
+ * in turn (the block goes on to a later response when this one is finished), so a chunk's bytes
+ * are valid only until the chunk after the next one is produced — for a consumer that
  * hands each chunk to something that copies it (uWebSockets.js's write) before it asks for more
  * than one further chunk. One allocation per response instead of one per chunk.
  */
@@ -398,6 +400,7 @@ export function predictResponseChunksNative(
     tensors.map((t) => t.data),
     names.map((n, k) => tensors[k]!.dtype === 'string' && n.endsWith('_bytes')),
     chunkBytes,
+    reuseChunks,
   );
   return chunksOf(b, first, chunkBytes, reuseChunks);
 }
@@ -443,6 +446,7 @@ export function inferResponseChunksNative(
     tensors.map((t) => t.data),
     names.map(() => false),
     chunkBytes,
+    reuseChunks,
   );
   return chunksOf(b, first, chunkBytes, reuseChunks);
 }
