@@ -87,7 +87,7 @@ export function registerRuntimeMetrics(registry: Registry): RuntimeMetrics {
 
   gauge('nodejs_heap_size_total_bytes', 'Process heap size from Node.js in bytes.', () => process.memoryUsage().heapTotal);
   gauge('nodejs_heap_size_used_bytes', 'Process heap size used from Node.js in bytes.', () => process.memoryUsage().heapUsed);
-  gauge('nodejs_external_memory_bytes', 'Node.js external memory size in bytes (ArrayBuffers, tensors TF hands to JS).', () => process.memoryUsage().external);
+  gauge('nodejs_external_memory_bytes', 'Node.js external memory size in bytes: memory native code reported to V8 (tensor buffers shared with TF are ArrayBuffer backing stores, which V8 tracks on its own and this does not include).', () => process.memoryUsage().external);
   gauge('nodejs_heap_size_limit_bytes', 'V8 heap size limit in bytes.', () => getHeapStatistics().heap_size_limit);
   const space = (suffix: string, help: string, pick: (s: ReturnType<typeof getHeapSpaceStatistics>[number]) => number) =>
     registry.collectedGauge({ name: `nodejs_heap_space_size_${suffix}_bytes`, help, labelNames: ['space'] }, (emit) => {
