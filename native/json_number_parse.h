@@ -33,26 +33,33 @@ inline constexpr uint64_t kDigitsPow10[] = {1ULL,
                                             1000000000000000000ULL,
                                             10000000000000000000ULL};
 
+// The digits at the start of the 8 bytes at p (SWAR, no branch per digit): their count in `n`
+// (0..8) and their value. A byte is a digit when c - '0' is below 10; a borrow or a carry out of a
+// non-digit only disturbs the bytes after it, which are not used.
+inline uint64_t LeadingDigits8(const uint8_t* p, int* n) {
+  uint64_t v;
+  std::memcpy(&v, p, 8);
+  const uint64_t t = v - 0x3030303030303030ULL;
+  const uint64_t non_digit = (t | (t + 0x7676767676767676ULL)) & 0x8080808080808080ULL;
+  *n = non_digit == 0 ? 8 : __builtin_ctzll(non_digit) >> 3;
+  if (*n == 0) return 0;
+  // the n digits, zeros in front (the bytes after them shifted out), 8 digits → integer
+  uint64_t d = t << (8 * (8 - *n));
+  d = d * 10 + (d >> 8);
+  return (((d & 0x000000FF000000FFULL) * (100 + (1000000ULL << 32))) +
+          (((d >> 16) & 0x000000FF000000FFULL) * (1 + (10000ULL << 32)))) >>
+         32;
+}
+
 // Consumes the digit run at p into `mantissa` (8 bytes at a time while they are in the body: SWAR,
 // no branch per digit), counting them in `count`. false when the run would take the count past
 // 19 digits (the value would not fit 64 bits).
 inline bool DigitRun(const uint8_t*& p, const uint8_t* end, uint64_t& mantissa, int& count) {
   while (end - p >= 8) {
-    uint64_t v;
-    std::memcpy(&v, p, 8);
-    // per byte c - '0'; a byte is a digit when that is below 10 (a borrow or a carry out of a
-    // non-digit only disturbs the bytes after it, which are not used)
-    const uint64_t t = v - 0x3030303030303030ULL;
-    const uint64_t non_digit = (t | (t + 0x7676767676767676ULL)) & 0x8080808080808080ULL;
-    const int n = non_digit == 0 ? 8 : __builtin_ctzll(non_digit) >> 3;
+    int n;
+    const uint64_t d = LeadingDigits8(p, &n);
     if (n == 0) return true;
     if (count + n > 19) return false;
-    // the n digits, zeros in front (the bytes after them shifted out), 8 digits → integer
-    uint64_t d = t << (8 * (8 - n));
-    d = d * 10 + (d >> 8);
-    d = (((d & 0x000000FF000000FFULL) * (100 + (1000000ULL << 32))) +
-         (((d >> 16) & 0x000000FF000000FFULL) * (1 + (10000ULL << 32)))) >>
-        32;
     mantissa = mantissa * kDigitsPow10[n] + d;
     count += n;
     p += n;
@@ -79,35 +86,16 @@ inline const uint8_t* ParseShortJsonNumber(const uint8_t* p, double* out) {
   if (*p == '0') {
     p++;
   } else {
-    uint64_t v;
-    std::memcpy(&v, p, 8);
-    const uint64_t t = v - 0x3030303030303030ULL;
-    const uint64_t non_digit = (t | (t + 0x7676767676767676ULL)) & 0x8080808080808080ULL;
-    if (non_digit == 0) return nullptr;
-    const int n = __builtin_ctzll(non_digit) >> 3;
-    if (n == 0) return nullptr;
-    uint64_t d = t << (8 * (8 - n));
-    d = d * 10 + (d >> 8);
-    mantissa = (((d & 0x000000FF000000FFULL) * (100 + (1000000ULL << 32))) +
-                (((d >> 16) & 0x000000FF000000FFULL) * (1 + (10000ULL << 32)))) >>
-               32;
+    int n;
+    mantissa = LeadingDigits8(p, &n);
+    if (n == 0 || n == 8) return nullptr;  // no digit, or a run of 8+: the general parser
     p += n;
   }
   int fraction = 0;
   if (*p == '.') {
     p++;
-    uint64_t v;
-    std::memcpy(&v, p, 8);
-    const uint64_t t = v - 0x3030303030303030ULL;
-    const uint64_t non_digit = (t | (t + 0x7676767676767676ULL)) & 0x8080808080808080ULL;
-    if (non_digit == 0) return nullptr;
-    fraction = __builtin_ctzll(non_digit) >> 3;
-    if (fraction == 0) return nullptr;
-    uint64_t d = t << (8 * (8 - fraction));
-    d = d * 10 + (d >> 8);
-    d = (((d & 0x000000FF000000FFULL) * (100 + (1000000ULL << 32))) +
-         (((d >> 16) & 0x000000FF000000FFULL) * (1 + (10000ULL << 32)))) >>
-        32;
+    const uint64_t d = LeadingDigits8(p, &fraction);
+    if (fraction == 0 || fraction == 8) return nullptr;
     mantissa = mantissa * kDigitsPow10[fraction] + d;
     p += fraction;
   }
