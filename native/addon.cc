@@ -39,6 +39,22 @@ Napi::Value AllocAligned(const Napi::CallbackInfo& info) {
   return ExposeToJs(env, buffer);
 }
 
+// Detaches an ArrayBuffer JS no longer needs (a batch's gathered inputs once TF has run them):
+// its memory goes back as soon as TF holds no reference, instead of at the next GC. V8 counts a
+// live external backing store toward its next major GC, so ResNet50's 4.8 MB batch inputs left
+// to the GC set off a mark-compact every ~0.5 s of serving (--trace-gc, bench:resnet50).
+Napi::Value ReleaseAligned(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsArrayBuffer()) {
+    NAPI_THROW(Napi::TypeError::New(env, "releaseAligned(buffer): an ArrayBuffer is required"), Napi::Value());
+  }
+  Napi::ArrayBuffer buffer = info[0].As<Napi::ArrayBuffer>();
+  bool detached = false;
+  NAPI_THROW_IF_FAILED(env, napi_is_detached_arraybuffer(env, buffer, &detached), Napi::Value());
+  if (!detached) buffer.Detach();
+  return env.Undefined();
+}
+
 Napi::Value AddressOf(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() < 1 || !info[0].IsTypedArray()) {
@@ -110,6 +126,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   data->session_constructor = Napi::Persistent(Session::Define(env));
   exports.Set("tfVersion", Napi::Function::New<TfVersion>(env, "tfVersion"));
   exports.Set("allocAligned", Napi::Function::New<AllocAligned>(env, "allocAligned"));
+  exports.Set("releaseAligned", Napi::Function::New<ReleaseAligned>(env, "releaseAligned"));
   exports.Set("addressOf", Napi::Function::New<AddressOf>(env, "addressOf"));
   exports.Set("stats", Napi::Function::New<Stats>(env, "stats"));
   exports.Set("shutdown", Napi::Function::New<Shutdown>(env, "shutdown"));

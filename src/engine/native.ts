@@ -89,6 +89,8 @@ export interface NativeStats {
 export interface NativeBinding {
   tfVersion(): string;
   allocAligned(byteLength: number): ArrayBuffer;
+  /** Detaches `buffer`: its memory is freed once no TF tensor uses it, without waiting for a GC. */
+  releaseAligned(buffer: ArrayBuffer): void;
   /** Data address of an ArrayBuffer (for tests proving zero copy). */
   addressOf(view: ArrayBufferView): bigint;
   stats(): NativeStats;
@@ -151,4 +153,12 @@ export function native(): NativeBinding {
 /** 64-byte aligned, zero-filled native memory that TF can adopt without a copy. */
 export function allocAligned(byteLength: number): ArrayBuffer {
   return native().allocAligned(byteLength);
+}
+
+/**
+ * Detaches an ArrayBuffer its owner is done with (every view of it becomes empty): native memory
+ * goes back once no TF tensor uses it, instead of at a GC V8 schedules by the bytes it sees live.
+ */
+export function releaseAligned(buffer: ArrayBuffer): void {
+  native().releaseAligned(buffer);
 }

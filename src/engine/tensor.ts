@@ -11,7 +11,7 @@ import {
   type NumericDType,
   type TensorData,
 } from './dtypes.js';
-import { allocAligned } from './native.js';
+import { allocAligned, releaseAligned } from './native.js';
 import { invalidArgument } from '../errors.js';
 
 /**
@@ -90,6 +90,21 @@ export function allocTensor(dtype: NumericDType, shape: readonly number[]): Tens
     slabUsed += size;
   }
   return { dtype, shape: [...shape], data: new Ctor(buffer, offset, count * componentsPerElement(dtype)) };
+}
+
+/**
+ * Gives back the memory of a tensor its caller owns alone and will not read again (a batch's
+ * gathered inputs once their run settled): the tensor's data becomes empty. Only a numeric tensor
+ * that spans its whole buffer is released (an allocTensor block of its own); slab regions and
+ * views into a larger buffer are left to the GC.
+ */
+export function releaseTensor(tensor: Tensor): void {
+  if (tensor.dtype === 'string') return;
+  const data = tensor.data as NumericData;
+  const buffer = data.buffer;
+  if (data.byteLength > SLAB_MAX_BYTES && data.byteOffset === 0 && data.byteLength === buffer.byteLength && buffer instanceof ArrayBuffer) {
+    releaseAligned(buffer);
+  }
 }
 
 /**

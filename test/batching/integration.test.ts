@@ -7,7 +7,8 @@ import type { Model } from '../../src/engine/model.js';
 import type { SignatureInfo } from '../../src/engine/signature.js';
 import type { Tensor } from '../../src/engine/tensor.js';
 import { ModelManager } from '../../src/models/manager.js';
-import { allocTensor } from '../../src/index.js';
+import { allocTensor, loadSavedModel } from '../../src/index.js';
+import { native } from '../../src/engine/native.js';
 import { expectTensorClose, loadOracle } from '../helpers/oracle.js';
 
 function row(t: Tensor, i: number): Tensor {
@@ -106,5 +107,44 @@ describe('outputs that cannot be split', () => {
     expect(runs).toEqual([1]); // model.run was called before run() returned
     await p;
     expect(b.metrics.queueTimeMicros).toBe(0);
+  });
+});
+
+describe('gathered batch inputs', () => {
+  it('are given back as soon as their run settles, not left to the GC; request inputs stay intact', async () => {
+    const oracle = loadOracle('mlp');
+    const c = oracle.cases.reduce((a, b) => (b.inputs.x!.shape[0]! > a.inputs.x!.shape[0]! ? b : a));
+    const n = c.inputs.x!.shape[0]!;
+    const real = await loadSavedModel(oracle.savedModelPath!);
+    try {
+      const seen: Tensor[] = [];
+      const spy = Object.create(real) as Model;
+      spy.run = (inputs, options) => {
+        seen.push(inputs.x!);
+        return real.run(inputs, options);
+      };
+      const b = new ServableBatcher(spy, { scheduler: new BatchScheduler(1) });
+      // the first request takes the idle slot alone; the other 99 wait and run as one batch of
+      // 99 × 4 floats (1,584 bytes: a block of its own, not a small-tensor slab region)
+      const inputs = Array.from({ length: 100 }, (_, k) => row(c.inputs.x!, k % n));
+      const blocksBefore = native().stats().liveBlocks;
+      const results = await Promise.all(inputs.map((x) => b.run({ x })));
+      results.forEach((out, k) => expectTensorClose(out.y!, row(c.outputs.y!, k % n), 1e-5, 1e-6));
+      expect(seen.map((t) => t.shape[0])).toEqual([1, 99]);
+      // the request's own tensor went to TF as it was (not gathered): untouched
+      expect(seen[0]!.data).toBe(inputs[0]!.data);
+      expect(seen[0]!.data.length).toBe(4);
+      // the gathered copy is released (detached): its view is empty ...
+      expect(seen[1]!.data.length).toBe(0);
+      expect((seen[1]!.data as Float32Array).buffer.byteLength).toBe(0);
+      // ... every request's input is still readable
+      inputs.forEach((x, k) => expectTensorClose(x, row(c.inputs.x!, k % n), 0, 0));
+      // and its native block is freed without a GC (Node runs the finalizer on the next turn)
+      await new Promise((r) => setImmediate(r));
+      await new Promise((r) => setImmediate(r));
+      expect(native().stats().liveBlocks).toBeLessThanOrEqual(blocksBefore + 1);
+    } finally {
+      await real.dispose();
+    }
   });
 });

@@ -1,9 +1,10 @@
-// Large JSON bodies are received into reused memory (body-pool.ts) and given back once decoded:
-// many different large bodies in flight at once, over several connections, each get the outputs
-// of their own inputs, and the blocks do come back to the pool.
+// Large JSON and KServe binary bodies are received into reused memory (body-pool.ts) and given
+// back once decoded: many different large bodies in flight at once, over several connections, each
+// get the outputs of their own inputs, and the blocks do come back to the pool — except a body
+// whose BYTES tensors are views into it.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { jsonBodies } from '../../src/server/http/body-pool.js';
-import { demoBasePath, postJson, startServer, type TestServer } from './helpers.js';
+import { requestBodies } from '../../src/server/http/body-pool.js';
+import { demoBasePath, fixtureConfig, postJson, request, startServer, type TestServer } from './helpers.js';
 
 const N = 20_000; // ~150 KB of JSON
 
@@ -15,7 +16,7 @@ describe('JSON request bodies in reused memory', () => {
   let srv: TestServer;
   beforeAll(async () => {
     // offload off: bodies are decoded inline, then given back
-    srv = await startServer([{ name: 'half_plus_two', basePath: demoBasePath() }], { jsonOffloadThresholdBytes: 0 });
+    srv = await startServer([{ name: 'half_plus_two', basePath: demoBasePath() }, fixtureConfig('strings')], { jsonOffloadThresholdBytes: 0 });
   });
   afterAll(() => srv?.close());
 
@@ -37,6 +38,74 @@ describe('JSON request bodies in reused memory', () => {
       expect(y.length).toBe(N);
       for (let i = 0; i < N; i += 997) expect(y[i]).toBe(0.5 * x[i]! + 2);
     }
-    expect(jsonBodies.held).toBeGreaterThan(0);
+    expect(requestBodies.held).toBeGreaterThan(0);
+  }, 60_000);
+});
+
+/** A KServe infer body with binary tensor data: the JSON header, then the blob. */
+function binaryInfer(header: object, blob: Uint8Array): { body: Uint8Array; headers: Record<string, string> } {
+  const json = Buffer.from(JSON.stringify(header));
+  return {
+    body: Buffer.concat([json, blob]),
+    headers: { 'content-type': 'application/octet-stream', 'inference-header-content-length': String(json.length) },
+  };
+}
+
+describe('KServe binary request bodies in reused memory', () => {
+  let srv: TestServer;
+  beforeAll(async () => {
+    srv = await startServer([{ name: 'half_plus_two', basePath: demoBasePath() }, fixtureConfig('strings')]);
+  });
+  afterAll(() => srv?.close());
+
+  it('numeric binary tensor data: the body goes back to the pool once copied into its tensor', async () => {
+    const held = requestBodies.held;
+    const replies = await Promise.all(
+      Array.from({ length: 16 }, async (_, k) => {
+        const x = Float32Array.from(values(k));
+        const { body, headers } = binaryInfer(
+          { inputs: [{ name: 'x', shape: [N], datatype: 'FP32', parameters: { binary_data_size: x.byteLength } }] },
+          new Uint8Array(x.buffer),
+        );
+        const r = await request(srv.base, '/v2/models/half_plus_two/infer', { body, headers });
+        expect(r.status, r.text).toBe(200);
+        return { x, y: r.json.outputs[0].data as number[] };
+      }),
+    );
+    for (const { x, y } of replies) {
+      expect(y.length).toBe(N);
+      for (let i = 0; i < N; i += 997) expect(y[i]).toBe(0.5 * x[i]! + 2);
+    }
+    // ~80 KB bodies: blocks of the 128 KiB class came back
+    expect(requestBodies.held).toBeGreaterThanOrEqual(held + 128 * 1024);
+  }, 60_000);
+
+  it('BYTES binary tensor data keeps its body: numeric bodies of the same size in flight do not overwrite it', async () => {
+    const TEXT = 80_000;
+    const replies = await Promise.all(
+      Array.from({ length: 32 }, async (_, k) => {
+        if (k % 2 === 0) {
+          const x = Float32Array.from(values(k));
+          const { body, headers } = binaryInfer(
+            { inputs: [{ name: 'x', shape: [N], datatype: 'FP32', parameters: { binary_data_size: x.byteLength } }] },
+            new Uint8Array(x.buffer),
+          );
+          const r = await request(srv.base, '/v2/models/half_plus_two/infer', { body, headers });
+          expect(r.status, r.text).toBe(200);
+          return;
+        }
+        const letter = String.fromCharCode(97 + (k % 26));
+        const element = Buffer.alloc(4 + TEXT, letter);
+        element.writeUInt32LE(TEXT, 0);
+        const { body, headers } = binaryInfer(
+          { inputs: [{ name: 'text', shape: [1], datatype: 'BYTES', parameters: { binary_data_size: element.length } }], outputs: [{ name: 'upper' }] },
+          element,
+        );
+        const r = await request(srv.base, '/v2/models/strings/infer', { body, headers });
+        expect(r.status, r.text).toBe(200);
+        expect(r.json.outputs[0].data).toEqual([letter.toUpperCase().repeat(TEXT)]);
+      }),
+    );
+    expect(replies.length).toBe(32);
   }, 60_000);
 });

@@ -1,4 +1,4 @@
-// Reused memory for large JSON request bodies. A 2.7 MB TF-JSON body is garbage the moment the
+// Reused memory for large request bodies (JSON and KServe binary tensor data). A 2.7 MB TF-JSON body is garbage the moment the
 // native codec has decoded it (tensors, names and error texts are copies), yet as a fresh
 // ArrayBuffer per request it is what V8's external-memory accounting mostly counts: at 262,144
 // floats per request one body in every few requests set off a full mark-compact (bench:rest,
@@ -6,8 +6,10 @@
 // handed out again whole, so a body that finds a free block is received straight into it —
 // memory already committed, so the rule that only received bytes commit memory still holds.
 //
-// Only the route that decoded a body natively, inline and without Content-Encoding gives it back
-// (release), after the decode returned or threw: nothing references the bytes then.
+// A route gives a body back (release) only after its decode returned or threw and only when no
+// decoded value references the bytes: an all-JSON body decoded natively and inline, or binary
+// tensor data copied into numeric tensors. A body that Content-Encoding replaced is not the
+// block, and release ignores it.
 
 const MIN_CLASS_BYTES = 16 * 1024;
 /** Bodies above this size are not pooled (rare, and each would pin its whole block). */
@@ -70,5 +72,5 @@ export class BodyPool {
   }
 }
 
-/** The pool of the REST JSON routes (one event loop: one pool). */
-export const jsonBodies = new BodyPool();
+/** The pool of the REST predict / infer routes (one event loop: one pool). */
+export const requestBodies = new BodyPool();

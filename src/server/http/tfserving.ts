@@ -23,7 +23,7 @@ import {
   jsonCodec,
   type TfPredictRequest,
 } from './codecs.js';
-import { jsonBodies } from './body-pool.js';
+import { requestBodies } from './body-pool.js';
 import { Exchange, HttpError, JSON_CONTENT_TYPE, STREAM_CHUNK_BYTES, STREAM_CHUNK_CHARS, errorBody } from './exchange.js';
 import { isJsonLike, mediaType } from './media.js';
 import { failRequest, respondAsync } from './respond.js';
@@ -80,7 +80,7 @@ export function handleTfServing(ex: Exchange, ctx: HttpContext): void {
     }
     // JSON predict bodies are given back to the pool once decoded (predictJson)
     const pooled = kind === 'json' && verb === 'predict';
-    const body = ex.receiveBody(zeroCopyBody ? allocAlignedBytes : pooled ? jsonBodies.alloc : undefined, pooled ? jsonBodies.take : undefined);
+    const body = ex.receiveBody(zeroCopyBody ? allocAlignedBytes : pooled ? requestBodies.alloc : undefined, pooled ? requestBodies.take : undefined);
     respondAsync(ex, ctx, async () => {
       const bytes = ex.contentEncoding === '' ? await body : await ex.decodedBody(body);
       // `return await`: one promise hop fewer than returning the promise from an async function
@@ -195,7 +195,7 @@ async function predictJson(ex: Exchange, ctx: HttpContext, spec: ModelSpec, byte
       request = decodeTfPredict(bytes, servable.model, undefined, ctx.limits);
     } finally {
       // the native codec keeps nothing of the body (its tensors and texts are copies)
-      if (jsonCodec() === 'native') jsonBodies.release(bytes);
+      if (jsonCodec() === 'native') requestBodies.release(bytes);
     }
   }
   checkPredictSignature(servable, request.signature);
@@ -243,7 +243,7 @@ function predictJsonInline(ex: Exchange, ctx: HttpContext, spec: ModelSpec, reco
           request = decodeTfPredict(bytes, servable.model, undefined, ctx.limits);
         } finally {
           // the native codec keeps nothing of the body (its tensors and texts are copies)
-          if (!transient) jsonBodies.release(bytes);
+          if (!transient) requestBodies.release(bytes);
         }
         checkPredictSignature(servable, request.signature);
       } catch (err) {
@@ -281,8 +281,8 @@ function predictJsonInline(ex: Exchange, ctx: HttpContext, spec: ModelSpec, reco
     },
     failed,
     true,
-    jsonBodies.alloc,
-    jsonBodies.take,
+    requestBodies.alloc,
+    requestBodies.take,
   );
 }
 
