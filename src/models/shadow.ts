@@ -52,6 +52,7 @@ export function shadowed(primary: Servable, candidate: Servable, metrics: Shadow
     get model() {
       return primary.model;
     },
+    readsInputsAfterRun: true,
     run(inputs, options) {
       const result = primary.run(inputs, options);
       result.then(

@@ -14,7 +14,7 @@ import { allocTensor, type Tensor } from '../../src/engine/tensor.js';
 import { JetserveError } from '../../src/errors.js';
 import { ConfigError, modelConfigsFromObject, parseModelConfig, repositoryModelConfigs } from '../../src/models/config.js';
 import { ModelManager, type ModelLoader, type VersionPolicy } from '../../src/models/manager.js';
-import type { ServableRunner, ServableRunnerFactory } from '../../src/models/servable.js';
+import { releaseRequestInputs, type ServableRunner, type ServableRunnerFactory } from '../../src/models/servable.js';
 import { MAX_SHADOW_IN_FLIGHT } from '../../src/models/shadow.js';
 import { HttpServer } from '../../src/server/http/server.js';
 import { ServingMetrics } from '../../src/observability/serving-metrics.js';
@@ -387,6 +387,37 @@ describe('traffic split and shadowing', () => {
       // binomial sd = sqrt(n·0.1·0.9) ≈ 42: ±5 sd
       expect(Math.abs(two - n * 0.1)).toBeLessThan(5 * Math.sqrt(n * 0.09));
       expect(m.resolve({ name: 's', version: 2 }).version).toBe(2);
+    } finally {
+      await m.close();
+    }
+  });
+
+  it('inputs a front end gives back after its answer stay intact for the shadow, which mirrors them later', async () => {
+    const m = new ModelManager({ fileSystemPollWaitSeconds: 0 });
+    try {
+      await m.applyConfig([
+        { name: 'shr', basePath: basePath([1, 2]), versionPolicy: { kind: 'all' }, trafficSplit: { 1: 1 }, shadow: { version: 2, percent: 100 } },
+      ]);
+      const metrics = m.model('shr')!.shadowMetrics;
+      const values = Array.from({ length: 1000 }, (_, i) => i); // 4 KB: a block of its own
+      for (let k = 1; k <= 5; k++) {
+        const s = m.resolve({ name: 'shr' });
+        const inputs = { x: x(values) };
+        const out = await s.run(inputs, { signature: 'serving_default' });
+        expect((out.y!.data as Float32Array)[999]).toBe(0.5 * 999 + 2);
+        releaseRequestInputs(s, inputs); // what REST and gRPC do once the answer is written
+        expect(inputs.x.data.length).toBe(1000);
+        await until(() => metrics.compared === k);
+        expect(metrics.compared).toBe(k);
+      }
+      expect(metrics.mismatches).toBe(0);
+      expect(metrics.errors).toBe(0);
+      // a version asked for by number is not shadowed: its inputs are freed at once
+      const direct = m.resolve({ name: 'shr', version: 1 });
+      const inputs = { x: x(values) };
+      await direct.run(inputs, { signature: 'serving_default' });
+      releaseRequestInputs(direct, inputs);
+      expect(inputs.x.data.length).toBe(0);
     } finally {
       await m.close();
     }

@@ -3,6 +3,8 @@
 // get the outputs of their own inputs, and the blocks do come back to the pool — except a body
 // whose BYTES tensors are views into it.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { native } from '../../src/engine/native.js';
+import type { Tensor } from '../../src/engine/tensor.js';
 import { requestBodies } from '../../src/server/http/body-pool.js';
 import { demoBasePath, fixtureConfig, postJson, request, startServer, type TestServer } from './helpers.js';
 
@@ -78,6 +80,38 @@ describe('KServe binary request bodies in reused memory', () => {
     }
     // ~80 KB bodies: blocks of the 128 KiB class came back
     expect(requestBodies.held).toBeGreaterThanOrEqual(held + 128 * 1024);
+  }, 60_000);
+
+  it('a request\'s decoded tensors are freed once it is answered, not left to the GC', async () => {
+    // what reaches the model: a request alone takes the idle batch slot with its own tensor
+    const model = srv.manager.resolve({ name: 'half_plus_two' }).model;
+    const seen: Tensor[] = [];
+    const run = model.run;
+    model.run = function (inputs, options) {
+      seen.push(inputs.x!);
+      return run.call(this, inputs, options);
+    };
+    try {
+      const blocksBefore = native().stats().liveBlocks;
+      for (let k = 0; k < 5; k++) {
+        const x = Float32Array.from(values(k));
+        const { body, headers } = binaryInfer(
+          { inputs: [{ name: 'x', shape: [N], datatype: 'FP32', parameters: { binary_data_size: x.byteLength } }] },
+          new Uint8Array(x.buffer),
+        );
+        const r = await request(srv.base, '/v2/models/half_plus_two/infer', { body, headers });
+        expect(r.status, r.text).toBe(200);
+        const y = r.json.outputs[0].data as number[];
+        for (let i = 0; i < N; i += 997) expect(y[i]).toBe(0.5 * x[i]! + 2);
+        // answered: the 80 KB tensor decoded from the body is released (its view is empty)
+        expect(seen[k]!.shape).toEqual([N]);
+        expect(seen[k]!.data.length).toBe(0);
+      }
+      await new Promise((r) => setImmediate(r));
+      expect(native().stats().liveBlocks - blocksBefore).toBeLessThan(3);
+    } finally {
+      model.run = run;
+    }
   }, 60_000);
 
   it('BYTES binary tensor data keeps its body: numeric bodies of the same size in flight do not overwrite it', async () => {

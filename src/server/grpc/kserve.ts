@@ -10,7 +10,7 @@ import { DEFAULT_SIGNATURE, formatShape, shapeCompatible, type SignatureInfo, ty
 import type { Tensor } from '../../engine/tensor.js';
 import { invalidArgument, JetserveError, notFound } from '../../errors.js';
 import type { ReadinessSource, RepositorySource, StatisticsSource } from '../../models/capabilities.js';
-import type { ModelResolver, ModelSpec, RunOptions } from '../../models/servable.js';
+import { releaseRequestInputs, type ModelResolver, type ModelSpec, type RunOptions } from '../../models/servable.js';
 import {
   decodeInferInputs,
   encodeModelInferResponse,
@@ -163,12 +163,14 @@ export function inferenceServiceHandlers(models: KServeModelSource, options: KSe
     if (context.deadline !== undefined) runOptions.deadline = context.deadline;
     const outputs = await servable.run(inputs, runOptions);
     const order = outputNames.length > 0 ? outputNames : Object.keys(outputs);
-    return encodeModelInferResponse({
+    const response = encodeModelInferResponse({
       modelName,
       modelVersion: String(servable.version),
       id: req.id,
       outputs: order.map((name) => ({ name, tensor: outputs[name] as Tensor })),
     });
+    releaseRequestInputs(servable, inputs);
+    return response;
   };
 
   const modelMetadata = (buf: Buffer): Buffer => {

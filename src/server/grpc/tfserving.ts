@@ -6,7 +6,7 @@ import type * as grpc from '@grpc/grpc-js';
 import { DEFAULT_SIGNATURE, type SignatureInfo } from '../../engine/signature.js';
 import { ERROR_CODES, invalidArgument, JetserveError, type ErrorCode } from '../../errors.js';
 import type { ReloadableConfig } from '../../models/capabilities.js';
-import type { ModelResolver, ModelSpec, RunOptions, Servable, VersionState } from '../../models/servable.js';
+import { releaseRequestInputs, type ModelResolver, type ModelSpec, type RunOptions, type Servable, type VersionState } from '../../models/servable.js';
 import { checkPredictSignature, classifyOrRegress, multiInference, requireSpec } from '../../models/example-methods.js';
 import {
   decodePredictInputs,
@@ -135,8 +135,10 @@ export function predictionServiceHandlers(models: ModelResolver, options: TfServ
     if (context.deadline !== undefined) runOptions.deadline = context.deadline;
     const outputs = await servable.run(inputs, runOptions);
     const spec2 = { name: servable.name, version: servable.version, signatureName };
-    // a list of pieces: large outputs leave from the tensors without a copy
-    return encodePredictResponseGather(outputs, spec2, encodeOptions);
+    // a list of pieces: large outputs leave from the tensors without a copy (the inputs are not read)
+    const response = encodePredictResponseGather(outputs, spec2, encodeOptions);
+    releaseRequestInputs(servable, inputs);
+    return response;
   };
 
   const getModelMetadata = (buf: Buffer): Buffer => {

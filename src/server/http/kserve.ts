@@ -6,7 +6,7 @@
 
 import { invalidArgument, JetserveError } from '../../errors.js';
 import { JETSERVE_VERSION } from '../../version.js';
-import type { Servable } from '../../models/servable.js';
+import { releaseRequestInputs, type Servable } from '../../models/servable.js';
 import { decodeKServeInfer, encodeKServeInfer, jsonCodec, kserveModelMetadata, tritonModelConfig } from './codecs.js';
 import { requestBodies } from './body-pool.js';
 import { Exchange, HttpError, JSON_CONTENT_TYPE, STREAM_CHUNK_BYTES, STREAM_CHUNK_CHARS, errorBody } from './exchange.js';
@@ -231,5 +231,6 @@ function infer(ex: Exchange, ctx: HttpContext, name: string, versionText: string
     } else {
       ex.send(200, 'application/octet-stream', reply.body, [['Inference-Header-Content-Length', String(reply.jsonLength)]]);
     }
+    releaseRequestInputs(servable, request.inputs);
   }, undefined, ctx.metrics?.request(name, 'infer', 'REST'));
 }

@@ -6,7 +6,7 @@
 import { allocAligned } from '../../engine/native.js';
 import { JetserveError } from '../../errors.js';
 import { checkPredictSignature } from '../../models/example-methods.js';
-import type { ModelSpec, Servable } from '../../models/servable.js';
+import { releaseRequestInputs, type ModelSpec, type Servable } from '../../models/servable.js';
 import type { Tensor } from '../../engine/tensor.js';
 import type { RequestRecorder } from '../../observability/serving-metrics.js';
 import {
@@ -202,6 +202,7 @@ async function predictJson(ex: Exchange, ctx: HttpContext, spec: ModelSpec, byte
   const outputs = await servable.run(request.inputs, { signature: request.signature, deadline: ex.deadline });
   // native uWS copies each chunk as it is written: the encoder may reuse chunk memory
   await ex.sendChunks(200, JSON_CONTENT_TYPE, encodeTfPredictChunks(outputs, request, STREAM_CHUNK_CHARS, STREAM_CHUNK_BYTES, ctx.engine.native));
+  releaseRequestInputs(servable, request.inputs);
 }
 
 /**
@@ -265,6 +266,8 @@ function predictJsonInline(ex: Exchange, ctx: HttpContext, spec: ModelSpec, reco
           failed(err);
           return;
         }
+        // the answer's text (or its chunk iterator) reads the outputs, not the inputs
+        releaseRequestInputs(servable, request.inputs);
         if (streaming === undefined) recorder?.ok(started);
         else streaming.then(() => recorder?.ok(started), failed);
       };
