@@ -16,6 +16,7 @@ import { decodeMessage, encodeMessage } from '../../src/wire/protobuf/schemas.js
 import { predictRequest } from '../helpers/grpc-requests.js';
 import { HpackDecoder, huffmanDecode, huffmanEncode } from '../../src/server/grpc/transport/hpack.js';
 import { expectOutputsClose } from '../helpers/oracle.js';
+import { requestBodies } from '../../src/server/body-pool.js';
 import { batchCases, fixtureModel, startStack, type Stack } from './stack.js';
 
 const PREDICT = '/tensorflow.serving.PredictionService/Predict';
@@ -195,6 +196,22 @@ describe.each(['jetserve', 'http2'] as const)('connection behaviour (%s transpor
       expect(y.length).toBe(x.length);
       for (let i = 0; i < x.length; i += 4099) expect(y[i]).toBe(Math.fround(0.5 * x[i]!) + 2);
     }
+  });
+
+  it('a message joined from many DATA frames lands in a reused block, given back once answered', async () => {
+    // a size class of its own per transport: 400 KB → 512 KiB blocks, 800 KB → 1 MiB
+    const n = transport === 'jetserve' ? 100_000 : 200_000;
+    const classBytes = transport === 'jetserve' ? 512 * 1024 : 1024 * 1024;
+    const { request, x } = halfPlusTwo(n);
+    // start from an empty pool (the 16 MB calls above left blocks that fill its byte budget)
+    for (let size = 16 * 1024; size <= 64 * 1024 * 1024; size *= 2) while (requestBodies.take(size) !== undefined) continue;
+    const before = requestBodies.held;
+    for (let k = 0; k < 3; k++) {
+      const y = outputY(await call(client, PREDICT, request));
+      for (let i = 0; i < n; i += 4099) expect(y[i]).toBe(Math.fround(0.5 * x[i]!) + 2);
+    }
+    // the first message's block came back and served the two after it
+    expect(requestBodies.held - before).toBe(classBytes);
   });
 
   it('accepts gzip- and deflate-compressed requests', async () => {

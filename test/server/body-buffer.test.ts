@@ -4,7 +4,7 @@
 
 import { describe, expect, it } from 'vitest';
 import { BodyBuffer, EAGER_BODY_BYTES } from '../../src/server/http/body-buffer.js';
-import { BodyPool } from '../../src/server/http/body-pool.js';
+import { BodyPool, releaseBodyOf, requestBodies } from '../../src/server/body-pool.js';
 
 function spyAlloc() {
   const sizes: number[] = [];
@@ -98,5 +98,21 @@ describe('BodyPool', () => {
     const blocks = Array.from({ length: 10 }, () => pool.alloc(1024 * 1024));
     for (const b of blocks) pool.release(b);
     expect(pool.held).toBe(4 * 1024 * 1024);
+  });
+});
+
+describe('releaseBodyOf', () => {
+  it('gives the body back when every decoded input is numeric (a copy), keeps it when a string input views it', () => {
+    const before = requestBodies.held;
+    const numeric = requestBodies.alloc(40_000);
+    releaseBodyOf(numeric, { x: { dtype: 'float32', shape: [1], data: new Float32Array(1) } });
+    expect(requestBodies.held - before).toBe(64 * 1024);
+    const withText = requestBodies.alloc(40_000); // the block just given back
+    expect(requestBodies.held).toBe(before);
+    releaseBodyOf(withText, {
+      x: { dtype: 'float32', shape: [1], data: new Float32Array(1) },
+      text: { dtype: 'string', shape: [1], data: [withText.subarray(10, 20)] },
+    });
+    expect(requestBodies.held).toBe(before);
   });
 });

@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { native } from '../../src/engine/native.js';
 import type { Tensor } from '../../src/engine/tensor.js';
-import { requestBodies } from '../../src/server/http/body-pool.js';
+import { requestBodies } from '../../src/server/body-pool.js';
 import { demoBasePath, fixtureConfig, postJson, request, startServer, type TestServer } from './helpers.js';
 
 const N = 20_000; // ~150 KB of JSON

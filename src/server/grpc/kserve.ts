@@ -11,6 +11,7 @@ import type { Tensor } from '../../engine/tensor.js';
 import { invalidArgument, JetserveError, notFound } from '../../errors.js';
 import type { ReadinessSource, RepositorySource, StatisticsSource } from '../../models/capabilities.js';
 import { releaseRequestInputs, type ModelResolver, type ModelSpec, type RunOptions } from '../../models/servable.js';
+import { releaseBodyOf } from '../body-pool.js';
 import {
   decodeInferInputs,
   encodeModelInferResponse,
@@ -170,6 +171,7 @@ export function inferenceServiceHandlers(models: KServeModelSource, options: KSe
       outputs: order.map((name) => ({ name, tensor: outputs[name] as Tensor })),
     });
     releaseRequestInputs(servable, inputs);
+    releaseBodyOf(buf, inputs);
     return response;
   };
 

@@ -25,6 +25,11 @@ export class MessageReader {
     /** Largest declared length accepted; -1 = unlimited. */
     private readonly maxLength: number,
     private readonly sink: MessageSink,
+    /**
+     * Memory for joining a message that arrived in several chunks (called once it is complete,
+     * so only received bytes are ever asked for): a reused block (body-pool.ts) or a new buffer.
+     */
+    private readonly join: (size: number) => Uint8Array = Buffer.allocUnsafe,
   ) {}
 
   /** Bytes of an incomplete message held now. */
@@ -77,13 +82,25 @@ export class MessageReader {
         pos += take;
       }
       if (this.need === 0) {
-        const message = this.parts.length === 1 ? this.parts[0]! : Buffer.concat(this.parts, this.partsBytes);
+        const message = this.parts.length === 1 ? this.parts[0]! : this.joined();
         this.parts = [];
         this.partsBytes = 0;
         this.need = -1;
         this.sink.message(message, this.compressed);
       }
     }
+  }
+
+  /** The parts of the current message copied into one buffer from `join`. */
+  private joined(): Buffer {
+    const into = this.join(this.partsBytes);
+    const message = Buffer.from(into.buffer, into.byteOffset, this.partsBytes);
+    let at = 0;
+    for (const part of this.parts) {
+      message.set(part, at);
+      at += part.length;
+    }
+    return message;
   }
 
   /** Drops what is held and ignores further input. */

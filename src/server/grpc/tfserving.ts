@@ -7,6 +7,7 @@ import { DEFAULT_SIGNATURE, type SignatureInfo } from '../../engine/signature.js
 import { ERROR_CODES, invalidArgument, JetserveError, type ErrorCode } from '../../errors.js';
 import type { ReloadableConfig } from '../../models/capabilities.js';
 import { releaseRequestInputs, type ModelResolver, type ModelSpec, type RunOptions, type Servable, type VersionState } from '../../models/servable.js';
+import { releaseBodyOf } from '../body-pool.js';
 import { checkPredictSignature, classifyOrRegress, multiInference, requireSpec } from '../../models/example-methods.js';
 import {
   decodePredictInputs,
@@ -138,6 +139,7 @@ export function predictionServiceHandlers(models: ModelResolver, options: TfServ
     // a list of pieces: large outputs leave from the tensors without a copy (the inputs are not read)
     const response = encodePredictResponseGather(outputs, spec2, encodeOptions);
     releaseRequestInputs(servable, inputs);
+    releaseBodyOf(buf, inputs);
     return response;
   };
 

@@ -8,7 +8,7 @@ import { invalidArgument, JetserveError } from '../../errors.js';
 import { JETSERVE_VERSION } from '../../version.js';
 import { releaseRequestInputs, type Servable } from '../../models/servable.js';
 import { decodeKServeInfer, encodeKServeInfer, jsonCodec, kserveModelMetadata, tritonModelConfig } from './codecs.js';
-import { requestBodies } from './body-pool.js';
+import { requestBodies } from '../body-pool.js';
 import { Exchange, HttpError, JSON_CONTENT_TYPE, STREAM_CHUNK_BYTES, STREAM_CHUNK_CHARS, errorBody } from './exchange.js';
 import { respondAsync } from './respond.js';
 import type { HttpContext } from './context.js';

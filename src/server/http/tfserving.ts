@@ -23,7 +23,7 @@ import {
   jsonCodec,
   type TfPredictRequest,
 } from './codecs.js';
-import { requestBodies } from './body-pool.js';
+import { requestBodies } from '../body-pool.js';
 import { Exchange, HttpError, JSON_CONTENT_TYPE, STREAM_CHUNK_BYTES, STREAM_CHUNK_CHARS, errorBody } from './exchange.js';
 import { isJsonLike, mediaType } from './media.js';
 import { failRequest, respondAsync } from './respond.js';

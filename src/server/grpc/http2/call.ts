@@ -13,6 +13,7 @@ import * as grpc from '@grpc/grpc-js';
 import type { Method } from '../methods.js';
 import { LIMIT_FLAGS, type TransportLimits } from '../transport.js';
 import { MessageReader } from '../message-reader.js';
+import { requestBodies } from '../../body-pool.js';
 import { OK_STATUS, parseTimeout, percentEncode, statusOf, type CallStatus } from '../call-status.js';
 
 const Status = grpc.status;
@@ -69,7 +70,7 @@ export class Http2Call extends EventEmitter {
     private readonly budget: SessionBudget,
   ) {
     super();
-    this.reader = new MessageReader(budget.limits.maxReceiveMessageLength, this);
+    this.reader = new MessageReader(budget.limits.maxReceiveMessageLength, this, requestBodies.alloc);
   }
 
   /** Wires the stream to the call; a client- or bidi-streaming handler starts at once. */

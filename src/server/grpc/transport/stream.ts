@@ -6,6 +6,7 @@ import * as zlib from 'node:zlib';
 import * as grpc from '@grpc/grpc-js';
 import { OK_STATUS, percentEncode, type CallStatus } from '../call-status.js';
 import { MessageReader } from '../message-reader.js';
+import { requestBodies } from '../../body-pool.js';
 import type { Method } from '../methods.js';
 import { LIMIT_FLAGS, type TransportLimits } from '../transport.js';
 import type { CallStream, TransportCall } from './call.js';
@@ -129,7 +130,7 @@ export class Stream implements CallStream {
       return;
     }
     this.charge(piece.length);
-    this.reader ??= new MessageReader(conn.limits.maxReceiveMessageLength, this);
+    this.reader ??= new MessageReader(conn.limits.maxReceiveMessageLength, this, requestBodies.alloc);
     this.reader.push(piece);
   }
 

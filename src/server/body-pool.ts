@@ -1,15 +1,19 @@
-// Reused memory for large request bodies (JSON and KServe binary tensor data). A 2.7 MB TF-JSON body is garbage the moment the
-// native codec has decoded it (tensors, names and error texts are copies), yet as a fresh
-// ArrayBuffer per request it is what V8's external-memory accounting mostly counts: at 262,144
-// floats per request one body in every few requests set off a full mark-compact (bench:rest,
-// --trace-gc). Blocks come in power-of-two sizes from 16 KiB, go back after decoding, and are
-// handed out again whole, so a body that finds a free block is received straight into it —
-// memory already committed, so the rule that only received bytes commit memory still holds.
+// Reused memory for large request bodies (JSON, KServe binary tensor data, gRPC messages joined
+// from several chunks). A 2.7 MB TF-JSON body is garbage the moment the native codec has decoded
+// it (tensors, names and error texts are copies), yet as a fresh ArrayBuffer per request it is
+// what V8's external-memory accounting mostly counts: at 262,144 floats per request one body in
+// every few requests set off a full mark-compact (bench:rest, --trace-gc). Blocks come in
+// power-of-two sizes from 16 KiB, go back after decoding, and are handed out again whole, so a
+// body that finds a free block is received straight into it — memory already committed, so the
+// rule that only received bytes commit memory still holds.
 //
 // A route gives a body back (release) only after its decode returned or threw and only when no
 // decoded value references the bytes: an all-JSON body decoded natively and inline, or binary
-// tensor data copied into numeric tensors. A body that Content-Encoding replaced is not the
-// block, and release ignores it.
+// tensor data copied into numeric tensors; a gRPC message once its request is answered and no
+// string input views it. A body that Content-Encoding replaced is not the block, and release
+// ignores it.
+
+import type { Tensor } from '../engine/tensor.js';
 
 const MIN_CLASS_BYTES = 16 * 1024;
 /** Bodies above this size are not pooled (rare, and each would pin its whole block). */
@@ -72,5 +76,14 @@ export class BodyPool {
   }
 }
 
-/** The pool of the REST predict / infer routes (one event loop: one pool). */
+/** The pool of the REST predict / infer routes and of joined gRPC messages (one event loop: one pool). */
 export const requestBodies = new BodyPool();
+
+/**
+ * Gives a request's body (or gRPC message) back once the request is answered, unless a decoded
+ * input still views it: numeric tensors are copies, string elements are views into the body.
+ */
+export function releaseBodyOf(body: Uint8Array, inputs: Readonly<Record<string, Tensor>>): void {
+  for (const key in inputs) if (inputs[key]!.dtype === 'string') return;
+  requestBodies.release(body);
+}
