@@ -185,6 +185,42 @@ describe('message reader', () => {
     expect(r.buffered).toBe(0);
   });
 
+  it('joins a split message into memory from `join`, or copies it as it comes into a free block from `take`', () => {
+    const all = Buffer.concat([msg('split message one'), msg('split message two'), msg('3')]);
+    const asked: string[] = [];
+    const delivered: Buffer[] = [];
+    const blocks: Uint8Array[] = [];
+    const reader = (free: boolean) =>
+      new MessageReader(
+        1000,
+        { message: (b: Buffer) => delivered.push(b), tooLarge: () => {} },
+        (n) => (asked.push(`join ${n}`), new Uint8Array(64)),
+        (n) => {
+          asked.push(`take ${n}`);
+          if (!free) return undefined;
+          const block = new Uint8Array(64);
+          blocks.push(block);
+          return block;
+        },
+      );
+    const r1 = reader(false);
+    for (let i = 0; i < all.length; i += 4) r1.push(all.subarray(i, i + 4));
+    expect(delivered.map(String)).toEqual(['split message one', 'split message two', '3']);
+    // no free block: the chunks are kept and joined once complete (a 1-byte message inside one chunk is a view)
+    expect(asked).toEqual(['take 17', 'join 17', 'take 17', 'join 17']);
+
+    asked.length = 0;
+    delivered.length = 0;
+    const r2 = reader(true);
+    for (let i = 0; i < all.length; i += 4) r2.push(all.subarray(i, i + 4));
+    expect(delivered.map(String)).toEqual(['split message one', 'split message two', '3']);
+    expect(asked).toEqual(['take 17', 'take 17']);
+    // each message is the free block itself, filled as its chunks came
+    expect(delivered[0]!.buffer).toBe(blocks[0]!.buffer);
+    expect(delivered[1]!.buffer).toBe(blocks[1]!.buffer);
+    expect(r2.atBoundary).toBe(true);
+  });
+
   it('holds only the bytes received for a large declared message', () => {
     const { sink: s } = sink();
     const r = new MessageReader(-1, s);

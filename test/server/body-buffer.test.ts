@@ -93,11 +93,14 @@ describe('BodyPool', () => {
     expect(pool.alloc(1000).byteLength).toBe(1000);
   });
 
-  it('keeps a bounded number of free blocks', () => {
+  it('keeps a bounded number of free blocks: 16 per size class, 64 MiB in all', () => {
     const pool = new BodyPool();
-    const blocks = Array.from({ length: 10 }, () => pool.alloc(1024 * 1024));
+    const blocks = Array.from({ length: 20 }, () => pool.alloc(1024 * 1024));
     for (const b of blocks) pool.release(b);
-    expect(pool.held).toBe(4 * 1024 * 1024);
+    expect(pool.held).toBe(16 * 1024 * 1024);
+    const large = Array.from({ length: 4 }, () => pool.alloc(20 * 1024 * 1024)); // 32 MiB blocks
+    for (const b of large) pool.release(b);
+    expect(pool.held).toBe(16 * 1024 * 1024 + 32 * 1024 * 1024);
   });
 });
 

@@ -157,6 +157,9 @@ export function inferenceServiceHandlers(models: KServeModelSource, options: KSe
       servable.rejected?.();
       throw err;
     }
+    // numeric inputs are copies: the message's block can serve the next one while this one runs
+    // (what is read of `req` after the run, its id, is a string of its own)
+    releaseBodyOf(buf, inputs);
     // decoding took time: a call cancelled or expired meanwhile never reaches the batcher
     context.checkLive();
     const runOptions: RunOptions = { signature: signatureName, signal: context.signal };
@@ -171,7 +174,6 @@ export function inferenceServiceHandlers(models: KServeModelSource, options: KSe
       outputs: order.map((name) => ({ name, tensor: outputs[name] as Tensor })),
     });
     releaseRequestInputs(servable, inputs);
-    releaseBodyOf(buf, inputs);
     return response;
   };
 

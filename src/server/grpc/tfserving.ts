@@ -128,6 +128,9 @@ export function predictionServiceHandlers(models: ModelResolver, options: TfServ
       sig,
     );
     const inputs = decodePredictInputs(req);
+    // numeric inputs are copies: the message's block can serve the next one while this one runs
+    // (what is read of `req` after the run, the output filter, is strings of its own)
+    releaseBodyOf(buf, inputs);
     checkOutputFilter(req.outputFilter, sig);
     // decoding took time: a call cancelled or expired meanwhile never reaches the batcher
     context.checkLive();
@@ -139,7 +142,6 @@ export function predictionServiceHandlers(models: ModelResolver, options: TfServ
     // a list of pieces: large outputs leave from the tensors without a copy (the inputs are not read)
     const response = encodePredictResponseGather(outputs, spec2, encodeOptions);
     releaseRequestInputs(servable, inputs);
-    releaseBodyOf(buf, inputs);
     return response;
   };
 
