@@ -60,20 +60,21 @@ describe('KServe binary request bodies in reused memory', () => {
   });
   afterAll(() => srv?.close());
 
+  /** half_plus_two on values(k) as binary tensor data (~80 KB); resolves to x and the answer's y. */
+  async function inferBinary(k: number): Promise<{ x: Float32Array; y: number[] }> {
+    const x = Float32Array.from(values(k));
+    const { body, headers } = binaryInfer(
+      { inputs: [{ name: 'x', shape: [N], datatype: 'FP32', parameters: { binary_data_size: x.byteLength } }] },
+      new Uint8Array(x.buffer),
+    );
+    const r = await request(srv.base, '/v2/models/half_plus_two/infer', { body, headers });
+    expect(r.status, r.text).toBe(200);
+    return { x, y: r.json.outputs[0].data as number[] };
+  }
+
   it('numeric binary tensor data: the body goes back to the pool once copied into its tensor', async () => {
     const held = requestBodies.held;
-    const replies = await Promise.all(
-      Array.from({ length: 16 }, async (_, k) => {
-        const x = Float32Array.from(values(k));
-        const { body, headers } = binaryInfer(
-          { inputs: [{ name: 'x', shape: [N], datatype: 'FP32', parameters: { binary_data_size: x.byteLength } }] },
-          new Uint8Array(x.buffer),
-        );
-        const r = await request(srv.base, '/v2/models/half_plus_two/infer', { body, headers });
-        expect(r.status, r.text).toBe(200);
-        return { x, y: r.json.outputs[0].data as number[] };
-      }),
-    );
+    const replies = await Promise.all(Array.from({ length: 16 }, (_, k) => inferBinary(k)));
     for (const { x, y } of replies) {
       expect(y.length).toBe(N);
       for (let i = 0; i < N; i += 997) expect(y[i]).toBe(0.5 * x[i]! + 2);
@@ -94,14 +95,7 @@ describe('KServe binary request bodies in reused memory', () => {
     try {
       const blocksBefore = native().stats().liveBlocks;
       for (let k = 0; k < 5; k++) {
-        const x = Float32Array.from(values(k));
-        const { body, headers } = binaryInfer(
-          { inputs: [{ name: 'x', shape: [N], datatype: 'FP32', parameters: { binary_data_size: x.byteLength } }] },
-          new Uint8Array(x.buffer),
-        );
-        const r = await request(srv.base, '/v2/models/half_plus_two/infer', { body, headers });
-        expect(r.status, r.text).toBe(200);
-        const y = r.json.outputs[0].data as number[];
+        const { x, y } = await inferBinary(k);
         for (let i = 0; i < N; i += 997) expect(y[i]).toBe(0.5 * x[i]! + 2);
         // answered: the 80 KB tensor decoded from the body is released (its view is empty)
         expect(seen[k]!.shape).toEqual([N]);
@@ -119,13 +113,7 @@ describe('KServe binary request bodies in reused memory', () => {
     const replies = await Promise.all(
       Array.from({ length: 32 }, async (_, k) => {
         if (k % 2 === 0) {
-          const x = Float32Array.from(values(k));
-          const { body, headers } = binaryInfer(
-            { inputs: [{ name: 'x', shape: [N], datatype: 'FP32', parameters: { binary_data_size: x.byteLength } }] },
-            new Uint8Array(x.buffer),
-          );
-          const r = await request(srv.base, '/v2/models/half_plus_two/infer', { body, headers });
-          expect(r.status, r.text).toBe(200);
+          await inferBinary(k);
           return;
         }
         const letter = String.fromCharCode(97 + (k % 26));
