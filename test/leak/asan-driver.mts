@@ -1,9 +1,11 @@
 // Exercised under AddressSanitizer/LeakSanitizer by scripts/asan-check.sh: every native path
-// (load, run with copied and adopted inputs, strings, errors, GraphDef, dispose; inline runs,
-// predictSync, outputs copied and zero-copy; a worker terminated with runs in flight; the JSON
-// codec's decoders and encoders on generated, mutated and hostile bodies), then exit.
+// (load, run with copied and adopted inputs, inputs released while their runs are in flight,
+// strings, errors, GraphDef, dispose; inline runs, predictSync, outputs copied and zero-copy; a
+// worker terminated with runs in flight; the JSON codec's decoders and encoders on generated,
+// mutated and hostile bodies), then exit.
 import { Worker } from 'node:worker_threads';
 import { allocTensor, loadGraphDef, loadSavedModel } from '../../src/index.js';
+import { releaseTensor } from '../../src/engine/tensor.js';
 import { signatureNotFound } from '../../src/engine/signature.js';
 import { JetserveError } from '../../src/errors.js';
 import {
@@ -27,6 +29,17 @@ for (const name of ['mlp', 'dtypes', 'strings', 'multi_sig']) {
 }
 const mlp = await loadSavedModel(loadOracle('mlp').savedModelPath!);
 await Promise.all(Array.from({ length: 500 }, () => mlp.run({ x: allocTensor('float32', [2, 4]) })));
+// inputs released (detached) while their runs are queued or running on the executor: TF's own
+// reference keeps each block alive until its run ends (the batcher and servers release after the
+// run; this is the harder case)
+await Promise.all(
+  Array.from({ length: 200 }, () => {
+    const x = allocTensor('float32', [128, 4]);
+    const run = mlp.run({ x });
+    releaseTensor(x);
+    return run;
+  }),
+);
 await mlp.dispose();
 const g = loadOracle('graphdef');
 const graph = await loadGraphDef(g.graphFile!, { inputs: g.inputTensors!, outputs: g.outputTensors! });
