@@ -8,7 +8,7 @@ import { invalidArgument, JetserveError } from '../../errors.js';
 import { JETSERVE_VERSION } from '../../version.js';
 import { releaseRequestInputs, type Servable } from '../../models/servable.js';
 import { decodeKServeInfer, encodeKServeInfer, jsonCodec, kserveModelMetadata, tritonModelConfig } from './codecs.js';
-import { requestBodies } from '../body-pool.js';
+import { releaseBodyOf, requestBodies } from '../body-pool.js';
 import { Exchange, HttpError, JSON_CONTENT_TYPE, STREAM_CHUNK_BYTES, STREAM_CHUNK_CHARS, errorBody } from './exchange.js';
 import { respondAsync } from './respond.js';
 import type { HttpContext } from './context.js';
@@ -215,8 +215,8 @@ function infer(ex: Exchange, ctx: HttpContext, name: string, versionText: string
         // the body went to the worker
       } else if (jsonLength === undefined) {
         if (jsonCodec() === 'native') requestBodies.release(bytes);
-      } else if (request !== undefined && Object.values(request.inputs).every((t) => t.dtype !== 'string')) {
-        requestBodies.release(bytes);
+      } else if (request !== undefined) {
+        releaseBodyOf(bytes, request.inputs);
       }
     }
     const outputs = await servable.run(request.inputs, {
