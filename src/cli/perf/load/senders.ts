@@ -1,23 +1,16 @@
 // How a worker sends one request with each kind of target: a pool of HTTP/1.1 connections, gRPC
-// channels (@grpc/grpc-js, the request already serialized), or predict() on a model loaded in the
-// worker. Every send resolves to an Outcome (never rejects): ok, or an error code — "HTTP <status>"
+// calls over node:http2 sessions (grpc.ts, each request framed once), or predict() on a model
+// loaded in the worker. Every send resolves to an Outcome (never rejects): ok, or an error code — "HTTP <status>"
 // for REST, the gRPC status name, the JetserveError code in-process, "timeout" or "connection" —
 // with a message for the report.
 
-import * as grpc from '@grpc/grpc-js';
 import type { Tensor } from '../../../engine/tensor.js';
 import type { WirePlan } from '../requests.js';
+import { grpcSender } from './grpc.js';
 import { Http1Connection } from './http1.js';
+import { OK, type Outcome, type Sender } from './outcome.js';
 
-export type Outcome = { ok: true } | { ok: false; code: string; message: string };
-
-const OK: Outcome = { ok: true };
-
-export interface Sender {
-  /** Sends request `index` (of the plan's list) on a free connection, opening one when allowed. */
-  send(index: number): Promise<Outcome>;
-  close(): Promise<void>;
-}
+export type { Outcome, Sender };
 
 export async function createSender(plan: WirePlan, timeoutMs: number): Promise<Sender> {
   switch (plan.kind) {
@@ -73,49 +66,6 @@ function errorMessage(text: string | undefined): string {
     // not JSON, or cut short: keep the text
   }
   return text.slice(0, 200);
-}
-
-/** Calls multiplexed per gRPC connection before another channel is opened. */
-const STREAMS_PER_CHANNEL = 16;
-
-function grpcSender(plan: Extract<WirePlan, { kind: 'grpc' }>, timeoutMs: number): Sender {
-  const channels: { client: grpc.Client; active: number }[] = [];
-  const buffers = plan.requests.map((r) => Buffer.from(r.buffer, r.byteOffset, r.byteLength));
-  const identity = (b: Buffer) => b;
-  const pick = () => {
-    let best = channels.find((c) => c.active < STREAMS_PER_CHANNEL);
-    if (!best) {
-      // a local subchannel pool: each client is its own HTTP/2 connection
-      best = {
-        client: new grpc.Client(plan.address, grpc.credentials.createInsecure(), {
-          'grpc.use_local_subchannel_pool': 1,
-          'grpc.max_receive_message_length': -1,
-          'grpc.max_send_message_length': -1,
-        }),
-        active: 0,
-      };
-      channels.push(best);
-    }
-    return best;
-  };
-  return {
-    send(index) {
-      const channel = pick();
-      channel.active++;
-      return new Promise<Outcome>((resolve) => {
-        channel.client.makeUnaryRequest(plan.path, identity, identity, buffers[index]!, { deadline: Date.now() + timeoutMs }, (err) => {
-          channel.active--;
-          if (!err) resolve(OK);
-          else if (err.code === grpc.status.DEADLINE_EXCEEDED && /Deadline exceeded/i.test(err.details)) resolve({ ok: false, code: 'timeout', message: err.details });
-          else resolve({ ok: false, code: grpc.status[err.code] ?? String(err.code), message: err.details });
-        });
-      });
-    },
-    async close() {
-      for (const c of channels) c.client.close();
-      channels.length = 0;
-    },
-  };
 }
 
 async function inProcessSender(plan: Extract<WirePlan, { kind: 'in-process' }>, timeoutMs: number): Promise<Sender> {
