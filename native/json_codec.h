@@ -104,9 +104,10 @@ struct UnknownSignature {
 };
 
 // TF Serving predict JSON → tensors. Throws DecodeError or UnknownSignature. Tensors handed back
-// own their blocks (release them with the allocator when not used).
+// own their blocks (release them with the allocator when not used). padding: bytes readable after
+// body + length (their values are not part of the body; number parsing may look at up to 32).
 void DecodePredict(const uint8_t* body, size_t length, const SignatureTable& table, const Limits& limits,
-                   Allocator& alloc, PredictRequest* out);
+                   Allocator& alloc, PredictRequest* out, size_t padding = 0);
 
 struct RequestedOutput {
   std::string name;
@@ -127,7 +128,7 @@ struct InferRequest {
 
 // KServe v2 infer JSON (all JSON: no binary tensor extension) for `signature` → tensors.
 void DecodeInfer(const uint8_t* body, size_t length, const Signature& signature, const Limits& limits, Allocator& alloc,
-                 InferRequest* out);
+                 InferRequest* out, size_t padding = 0);
 
 void ReleaseTensors(Allocator& alloc, std::vector<DecodedTensor>* tensors);
 

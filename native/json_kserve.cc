@@ -50,11 +50,11 @@ class LeafWrap : public FillContext {
 
 class InferDecoder {
  public:
-  InferDecoder(const uint8_t* body, size_t length, const Signature& sig, const Limits& limits, Allocator& alloc)
+  InferDecoder(const uint8_t* body, size_t length, const Signature& sig, const Limits& limits, Allocator& alloc, size_t padding)
       : budget_(limits.max_tensor_elements, limits.elements_flag),
         value_budget_(limits.max_tensor_elements, limits.elements_flag,
                       "values in its inputs, outputs and parameters entries"),
-        reader_(body, length, limits.max_json_depth, limits.depth_flag, &budget_),
+        reader_(body, length, limits.max_json_depth, limits.depth_flag, &budget_, padding),
         sig_(sig),
         alloc_(alloc) {
     reader_.set_value_budget(&value_budget_);
@@ -166,23 +166,23 @@ void InferDecoder::ReadInput(size_t start, int64_t index, RawInput* raw) {
   reader_.pos = reader_.Members(start, [&](const std::string& key, size_t v) -> size_t {
     value_budget_.take(1);  // the duplicate check remembers every key
     if (!seen.insert(key).second) throw Invalid(where + " has a duplicate '" + key + "' field");
-    if (key == "name") {
+    if (KeyIs(key, "name")) {
       raw->name = ReadStringField(v, "name", where);
       raw->has_name = true;
       where = "input '" + raw->name + "'";
       return reader_.pos;
     }
-    if (key == "datatype") {
+    if (KeyIs(key, "datatype")) {
       raw->datatype = ReadStringField(v, "datatype", where);
       raw->has_datatype = true;
       return reader_.pos;
     }
-    if (key == "shape") {
+    if (KeyIs(key, "shape")) {
       raw->shape = ReadShape(v, where);
       raw->has_shape = true;
       return reader_.pos;
     }
-    if (key == "parameters") {
+    if (KeyIs(key, "parameters")) {
       raw->parameters = ParametersOf(reader_.ReadValue(v), where);
       raw->has_parameters = true;
       for (const char* k : kShmKeys) {
@@ -192,7 +192,7 @@ void InferDecoder::ReadInput(size_t start, int64_t index, RawInput* raw) {
       }
       return reader_.pos;
     }
-    if (key == "data") {
+    if (KeyIs(key, "data")) {
       if (raw->has_name && raw->has_datatype && raw->has_shape) {
         const TensorSpec& spec = Check(*raw, &checked);
         raw->tensor = FillData(v, raw->name, spec, raw->datatype, raw->shape);
@@ -292,17 +292,17 @@ void InferDecoder::Decode(InferRequest* out) {
   reader_.Members(p, [&](const std::string& key, size_t start) -> size_t {
     value_budget_.take(1);  // the duplicate check remembers every key
     if (!seen.insert(key).second) throw Invalid("inference request has a duplicate '" + key + "' field");
-    if (key == "id") {
+    if (KeyIs(key, "id")) {
       if (reader_.at(start) != '"') throw Invalid("inference request field 'id' must be a string");
       reader_.ReadString(start, &out->id);
       out->has_id = true;
       return reader_.pos;
     }
-    if (key == "parameters") {
+    if (KeyIs(key, "parameters")) {
       parameters = ParametersOf(reader_.ReadValue(start), "inference request");
       return reader_.pos;
     }
-    if (key == "inputs") {
+    if (KeyIs(key, "inputs")) {
       have_inputs = true;
       if (reader_.at(start) != '[') {
         reader_.SkipValue(start);
@@ -315,7 +315,7 @@ void InferDecoder::Decode(InferRequest* out) {
         return reader_.pos;
       });
     }
-    if (key == "outputs") {
+    if (KeyIs(key, "outputs")) {
       have_outputs = true;
       if (reader_.at(start) != '[') {
         reader_.SkipValue(start);
@@ -421,8 +421,8 @@ void InferDecoder::Decode(InferRequest* out) {
 }  // namespace
 
 void DecodeInfer(const uint8_t* body, size_t length, const Signature& signature, const Limits& limits, Allocator& alloc,
-                 InferRequest* out) {
-  InferDecoder decoder(body, length, signature, limits, alloc);
+                 InferRequest* out, size_t padding) {
+  InferDecoder decoder(body, length, signature, limits, alloc, padding);
   decoder.Decode(out);
 }
 

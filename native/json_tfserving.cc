@@ -67,9 +67,9 @@ class WrapFn : public FillContext {
 
 class PredictDecoder {
  public:
-  PredictDecoder(const uint8_t* body, size_t length, const SignatureTable& table, const Limits& limits, Allocator& alloc)
+  PredictDecoder(const uint8_t* body, size_t length, const SignatureTable& table, const Limits& limits, Allocator& alloc, size_t padding)
       : budget_(limits.max_tensor_elements, limits.elements_flag),
-        reader_(body, length, limits.max_json_depth, limits.depth_flag, &budget_),
+        reader_(body, length, limits.max_json_depth, limits.depth_flag, &budget_, padding),
         table_(table),
         alloc_(alloc) {}
 
@@ -182,7 +182,7 @@ void PredictDecoder::Decode(PredictRequest* out) {
   } cleanup{alloc_, fast};
 
   reader_.Members(doc_start, [&](const std::string& key, size_t start) -> size_t {
-    const bool is_sig = key == "signature_name", is_instances = key == "instances", is_inputs = key == "inputs";
+    const bool is_sig = KeyIs(key, "signature_name"), is_instances = KeyIs(key, "instances"), is_inputs = KeyIs(key, "inputs");
     // only the keys read are remembered: other members are skipped, however many there are
     if (!is_sig && !is_instances && !is_inputs) return reader_.SkipValue(start);
     bool& seen = is_sig ? seen_signature : is_instances ? seen_instances : seen_inputs;
@@ -666,8 +666,8 @@ void PredictDecoder::DecodeColumns(const Signature& sig, std::vector<DecodedTens
 }  // namespace
 
 void DecodePredict(const uint8_t* body, size_t length, const SignatureTable& table, const Limits& limits,
-                   Allocator& alloc, PredictRequest* out) {
-  PredictDecoder decoder(body, length, table, limits, alloc);
+                   Allocator& alloc, PredictRequest* out, size_t padding) {
+  PredictDecoder decoder(body, length, table, limits, alloc, padding);
   decoder.Decode(out);
 }
 
