@@ -184,6 +184,8 @@ export class Connection implements StreamConnection {
         this.fail(h2.INTERNAL_ERROR, 'internal error');
       }
     }
+    // a frame cut by the read's end waits for the next read in a copy (the read buffer is reused)
+    this.input.detach();
     this.startReady();
   }
 
