@@ -32,11 +32,15 @@ function prng(seed: number): (n: number) => number {
   };
 }
 
+/** Ends a write: the server reads what came before it on its own. */
+const BREAK = 'break';
+type Piece = Buffer | typeof BREAK;
+
 interface StreamPlan {
   id: number;
   x: Float32Array;
   /** Frame groups in the order they must leave (a header block's frames are one group). */
-  groups: Buffer[];
+  groups: Piece[][];
 }
 
 function settings(entries: [number, number][]): Buffer {
@@ -67,31 +71,32 @@ function planStream(id: number, n: number, rand: (n: number) => number): StreamP
     [':authority', 'localhost'],
     ['content-type', 'application/grpc'],
     ['te', 'trailers'],
-    ['x-stream-tag', `stream-${id}-${'t'.repeat(id * 7)}`],
+    ['x-stream-tag', `stream-${id}-`.repeat(20 + id)],
   ]);
-  // HEADERS + up to 3 CONTINUATIONs, cut at random places
-  const cuts = [0];
-  for (let k = rand(4); k > 0; k--) cuts.push(1 + rand(block.length - 1));
+  // a short HEADERS and 1-3 CONTINUATIONs, each in a read of its own: the later, longer reads
+  // overwrite where the earlier fragments were read
+  const cuts = [0, 1 + rand(24)];
+  for (let k = rand(3); k > 0; k--) cuts.push(cuts[1]! + 1 + rand(block.length - cuts[1]! - 1));
   cuts.push(block.length);
   cuts.sort((a, b) => a - b);
-  const headerFrames: Buffer[] = [];
+  const headerFrames: Piece[] = [BREAK];
   for (let k = 0; k + 1 < cuts.length; k++) {
     const last = k + 2 === cuts.length;
-    headerFrames.push(frame(k === 0 ? T.HEADERS : T.CONTINUATION, last ? 0x4 : 0, id, block.subarray(cuts[k], cuts[k + 1])));
+    headerFrames.push(frame(k === 0 ? T.HEADERS : T.CONTINUATION, last ? 0x4 : 0, id, block.subarray(cuts[k], cuts[k + 1])), BREAK);
   }
   const payload = Buffer.alloc(5 + request.length);
   payload.writeUInt32BE(request.length, 1);
   request.copy(payload, 5);
   // END_STREAM on the last DATA frame, or alone in an empty DATA frame sent later
   const endApart = rand(3) !== 0;
-  const groups: Buffer[] = [Buffer.concat(headerFrames)];
+  const groups: Piece[][] = [headerFrames];
   for (let at = 0; at < payload.length; ) {
     const size = Math.min(payload.length - at, rand(4) === 0 ? 1 + rand(64) : 1 + rand(MAX_FRAME));
     const last = at + size === payload.length;
-    groups.push(frame(T.DATA, last && !endApart ? 1 : 0, id, payload.subarray(at, at + size)));
+    groups.push([frame(T.DATA, last && !endApart ? 1 : 0, id, payload.subarray(at, at + size))]);
     at += size;
   }
-  if (endApart) groups.push(frame(T.DATA, 1, id));
+  if (endApart) groups.push([frame(T.DATA, 1, id)]);
   return { id, x, groups };
 }
 
@@ -101,7 +106,11 @@ interface Answer {
 }
 
 /** Sends the streams' frames interleaved, cut into writes at random byte positions, and collects the answers. */
-async function exchange(port: number, plans: StreamPlan[], rand: (n: number) => number): Promise<{ answers: Map<number, Answer>; pings: Buffer[]; goaway: boolean }> {
+async function exchange(
+  port: number,
+  plans: StreamPlan[],
+  rand: (n: number) => number,
+): Promise<{ answers: Map<number, Answer>; pings: Buffer[]; pingCount: number; goaway: boolean }> {
   const socket = net.connect(port, '127.0.0.1');
   await new Promise<void>((resolve, reject) => {
     socket.once('connect', resolve);
@@ -140,7 +149,7 @@ async function exchange(port: number, plans: StreamPlan[], rand: (n: number) => 
 
   // the byte stream: preface, settings and windows large enough for every answer, then the
   // streams' frame groups merged in random order (each stream's own order kept), PINGs between
-  const parts: Buffer[] = [PREFACE, settings([[4, 16 * 1024 * 1024]]), windowUpdate(0, 64 * 1024 * 1024)];
+  const parts: Piece[] = [PREFACE, settings([[4, 16 * 1024 * 1024]]), windowUpdate(0, 64 * 1024 * 1024)];
   // streams open in id order (RFC 9113 §5.1.1): only the next unopened one may send its headers
   const queues = plans.map((p) => [...p.groups]);
   let opened = 0;
@@ -150,7 +159,7 @@ async function exchange(port: number, plans: StreamPlan[], rand: (n: number) => 
     if (live.length === 0) break;
     const q = live[rand(live.length)]!;
     if (q === queues[opened]) opened++;
-    parts.push(q.shift()!);
+    parts.push(...q.shift()!);
     if (rand(12) === 0) {
       const ping = Buffer.alloc(8);
       ping.writeUInt32BE(0x50494e47, 0);
@@ -158,24 +167,23 @@ async function exchange(port: number, plans: StreamPlan[], rand: (n: number) => 
       parts.push(frame(T.PING, 0, 0, ping));
     }
   }
-  const bytes = Buffer.concat(parts);
-  for (let at = 0; at < bytes.length; ) {
-    const size = Math.min(bytes.length - at, rand(3) === 0 ? 1 + rand(16) : 1 + rand(40_000));
-    socket.write(bytes.subarray(at, at + size));
-    at += size;
-    // a timer turn lets the server read what was written on its own; sometimes writes coalesce
-    if (rand(5) !== 0) await sleep(1);
+  // between BREAKs, the bytes are cut at random places
+  for (let p = 0; p < parts.length; ) {
+    const run: Buffer[] = [];
+    while (p < parts.length && parts[p] !== BREAK) run.push(parts[p++] as Buffer);
+    p++;
+    const bytes = Buffer.concat(run);
+    for (let at = 0; at < bytes.length; ) {
+      const size = Math.min(bytes.length - at, rand(3) === 0 ? 1 + rand(16) : 1 + rand(40_000));
+      socket.write(bytes.subarray(at, at + size));
+      at += size;
+      // a timer turn lets the server read what was written on its own; sometimes writes coalesce
+      if (at === bytes.length || rand(5) !== 0) await sleep(1);
+    }
   }
   await Promise.race([allAnswered, sleep(20_000)]);
   socket.destroy();
-  const expectedPings = Array.from({ length: pingCount }, (_, k) => {
-    const p = Buffer.alloc(8);
-    p.writeUInt32BE(0x50494e47, 0);
-    p.writeUInt32BE(k, 4);
-    return p;
-  });
-  expect(pings.map((p) => p.toString('hex'))).toEqual(expectedPings.map((p) => p.toString('hex')));
-  return { answers, pings, goaway };
+  return { answers, pings, pingCount, goaway };
 }
 
 function outputY(message: Buffer): Float32Array {
@@ -217,8 +225,10 @@ describe('reads into a reused buffer (jetserve transport)', () => {
         plans.push(planStream(id, n + rand(7), rand));
         id += 2;
       }
-      const { answers, goaway } = await exchange(port, plans, rand);
-      expect(goaway).toBe(false);
+      const { answers, pings, pingCount, goaway } = await exchange(port, plans, rand);
+      expect(goaway, 'GOAWAY received').toBe(false);
+      // PING payloads come back as sent
+      expect(pings.map((p) => [p.readUInt32BE(0), p.readUInt32BE(4)])).toEqual(Array.from({ length: pingCount }, (_, k) => [0x50494e47, k]));
       for (const plan of plans) {
         const answer = answers.get(plan.id)!;
         expect(answer.trailers?.get('grpc-status'), `stream ${plan.id}: ${answer.trailers?.get('grpc-message')}`).toBe('0');
@@ -233,4 +243,40 @@ describe('reads into a reused buffer (jetserve transport)', () => {
       }
     });
   }
+});
+
+describe('adopted sockets and the listener (jetserve transport)', () => {
+  it('a graceful close ends idle connections with GOAWAY and completes once they and the client-closed ones are gone', { timeout: 15_000 }, async () => {
+    const stack = await startStack([fixtureModel('half_plus_two')]);
+    const port = Number(stack.target.split(':')[1]);
+    const open = async () => {
+      const s = net.connect(port, '127.0.0.1');
+      await new Promise<void>((resolve, reject) => {
+        s.once('connect', resolve);
+        s.once('error', reject);
+      });
+      s.write(Buffer.concat([PREFACE, settings([])]));
+      const got: Buffer[] = [];
+      s.on('data', (d: Buffer) => got.push(d));
+      const closed = new Promise<void>((resolve) => s.once('close', () => resolve()));
+      return { s, got, closed };
+    };
+    const conns = [await open(), await open(), await open()];
+    await sleep(50);
+    // two leave on their own (the server sees EOF on the adopted socket), one stays idle
+    conns[0]!.s.end();
+    conns[1]!.s.destroy();
+    await sleep(50);
+    const started = performance.now();
+    // net.Server.close() reports only once its connection count is back to 0: the adopted
+    // sockets must carry it (a count held by the dropped wrappers would hang this close)
+    await stack.close();
+    expect(performance.now() - started).toBeLessThan(1900);
+    await conns[2]!.closed;
+    const idle = Buffer.concat(conns[2]!.got);
+    // SETTINGS, SETTINGS ACK, then the GOAWAY notice (and its PING) and the final GOAWAY
+    let goaways = 0;
+    for (let at = 0; at + 9 <= idle.length; at += 9 + idle.readUIntBE(at, 3)) if (idle[at + 3] === T.GOAWAY) goaways++;
+    expect(goaways).toBeGreaterThanOrEqual(1);
+  });
 });

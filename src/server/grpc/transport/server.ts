@@ -28,6 +28,7 @@ import {
 } from '../transport.js';
 import { TransportCall } from './call.js';
 import { Connection, type CallDispatcher } from './connection.js';
+import { adoptWithReusedBuffer, READ_BUFFER_BYTES } from './socket-reads.js';
 import type { Stream } from './stream.js';
 import type { LogFn } from '../../../observability/logging/levels.js';
 
@@ -37,6 +38,8 @@ export class GrpcTransportServer implements Transport, CallDispatcher {
   readonly name = 'jetserve' as const;
   readonly limits: TransportLimits;
   private readonly methods = new Map<string, Method>();
+  /** Every plain connection's reads land here, one at a time (socket-reads.ts). */
+  private readonly readBuffer = Buffer.allocUnsafeSlow(READ_BUFFER_BYTES);
   private readonly connections = new ListenersAndConnections<Connection>(
     (c) => c.goaway(),
     (c) => c.destroy(),
@@ -57,6 +60,19 @@ export class GrpcTransportServer implements Transport, CallDispatcher {
     const onSocket = (socket: net.Socket) => {
       this.connections.opened(new Connection(socket, this, this.limits, this.log));
     };
+    // plain connections read into the shared buffer (socket-reads.ts); TLS sockets keep 'data'
+    const onPlainSocket = (accepted: net.Socket) => {
+      let conn: Connection | undefined;
+      const socket = adoptWithReusedBuffer(accepted, this.readBuffer, (bytes) => conn?.received(bytes));
+      if (socket === undefined) {
+        accepted.resume();
+        onSocket(accepted);
+        return;
+      }
+      // no read can arrive before this returns: reads come from the event loop
+      conn = new Connection(socket, this, this.limits, this.log, 'callback');
+      this.connections.opened(conn);
+    };
     let server: net.Server;
     if (tlsOptions) {
       const tlsServer = tls.createServer({
@@ -71,7 +87,7 @@ export class GrpcTransportServer implements Transport, CallDispatcher {
       tlsServer.on('tlsClientError', () => {});
       server = tlsServer;
     } else {
-      server = net.createServer(onSocket);
+      server = net.createServer({ pauseOnConnect: true }, onPlainSocket);
     }
     server.on('error', (err) => this.log?.(`gRPC listener error: ${err.message}`, 'error'));
     return new Promise((resolve, reject) => {
