@@ -263,10 +263,11 @@ describe('adopted sockets and the listener (jetserve transport)', () => {
     };
     const conns = [await open(), await open(), await open()];
     await sleep(50);
-    // two leave on their own (the server sees EOF on the adopted socket), one stays idle
+    // two leave on their own, one stays idle; the adopted socket sees the EOF and ends its side
+    // too (the client's socket closes only then)
     conns[0]!.s.end();
     conns[1]!.s.destroy();
-    await sleep(50);
+    await conns[0]!.closed;
     const started = performance.now();
     // net.Server.close() reports only once its connection count is back to 0: the adopted
     // sockets must carry it (a count held by the dropped wrappers would hang this close)
