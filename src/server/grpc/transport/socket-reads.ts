@@ -2,8 +2,8 @@
 //
 // A net.Socket read the ordinary way ('data' events) gets a fresh ArrayBuffer for every read
 // (up to 64 KiB) pushed through the Readable stream machinery: a 602 KB ResNet50 request is ~40 of
-// them, and at 16 clients they were most of the JS thread's garbage (served-threads.sh:
-// mark-compacts 38-42 per 20 s on gRPC against 5 on KServe binary REST). Node's `onread` socket
+// them, and at 16 clients they were most of the JS thread's garbage (bench/served-threads.sh, the
+// numbers in server.ts: mark-compacts and JS CPU about halved without them). Node's `onread` socket
 // option reads into a buffer the caller owns and calls back directly with the byte count. Servers
 // have no such option, so the accepted socket (created paused: `pauseOnConnect`, nothing read yet)
 // gives its handle to a new net.Socket made with `onread`.
@@ -18,7 +18,7 @@ import * as net from 'node:net';
 /** Bytes per read: fewer callbacks per large message than Node's 64 KiB, one buffer for all connections. */
 export const READ_BUFFER_BYTES = 256 * 1024;
 
-/** The net.Socket internals the hand-over touches (present in Node 18-24). */
+/** The net.Socket internals the hand-over touches (as in Node 20 and 24's lib/net.js). */
 interface SocketInternals {
   _handle: object | null;
   /** The net.Server whose connection count the socket decrements when destroyed. */
