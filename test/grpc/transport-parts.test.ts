@@ -185,7 +185,7 @@ describe('message reader', () => {
     expect(r.buffered).toBe(0);
   });
 
-  it('joins a split message into memory from `join`, or copies it as it comes into a free block from `take`', () => {
+  it('copies every message (chunks may be a reused read buffer): into a free block from `take`, else memory from `alloc`', () => {
     const all = Buffer.concat([msg('split message one'), msg('split message two'), msg('3')]);
     const asked: string[] = [];
     const delivered: Buffer[] = [];
@@ -194,7 +194,7 @@ describe('message reader', () => {
       new MessageReader(
         1000,
         { message: (b: Buffer) => delivered.push(b), tooLarge: () => {} },
-        (n) => (asked.push(`join ${n}`), new Uint8Array(64)),
+        (n) => (asked.push(`alloc ${n}`), new Uint8Array(64)),
         (n) => {
           asked.push(`take ${n}`);
           if (!free) return undefined;
@@ -206,19 +206,57 @@ describe('message reader', () => {
     const r1 = reader(false);
     for (let i = 0; i < all.length; i += 4) r1.push(all.subarray(i, i + 4));
     expect(delivered.map(String)).toEqual(['split message one', 'split message two', '3']);
-    // no free block: the chunks are kept and joined once complete (a 1-byte message inside one chunk is a view)
-    expect(asked).toEqual(['take 17', 'join 17', 'take 17', 'join 17']);
+    // no free block: memory for what arrived, twice as much each time it is full; a message
+    // inside one chunk is copied too
+    expect(asked).toEqual(['take 17', 'alloc 3', 'alloc 7', 'alloc 14', 'alloc 17', 'take 17', 'alloc 1', 'alloc 5', 'alloc 10', 'alloc 17', 'alloc 1']);
+    for (const d of delivered) expect(d.buffer).not.toBe(all.buffer);
 
     asked.length = 0;
     delivered.length = 0;
     const r2 = reader(true);
     for (let i = 0; i < all.length; i += 4) r2.push(all.subarray(i, i + 4));
     expect(delivered.map(String)).toEqual(['split message one', 'split message two', '3']);
-    expect(asked).toEqual(['take 17', 'take 17']);
+    expect(asked).toEqual(['take 17', 'take 17', 'alloc 1']);
     // each message is the free block itself, filled as its chunks came
     expect(delivered[0]!.buffer).toBe(blocks[0]!.buffer);
     expect(delivered[1]!.buffer).toBe(blocks[1]!.buffer);
     expect(r2.atBoundary).toBe(true);
+  });
+
+  it('without a free block, a message spread over many chunks grows by doubling, outgrown blocks given back', () => {
+    const length = 100_000;
+    const payload = Buffer.alloc(length);
+    for (let i = 0; i < length; i++) payload[i] = (i * 7) & 0xff;
+    const all = Buffer.concat([Buffer.from([0, 0, 0, 0, 0]), payload]);
+    all.writeUInt32BE(length, 1);
+    const allocated: number[] = [];
+    const released: number[] = [];
+    const delivered: Buffer[] = [];
+    const r = new MessageReader(
+      -1,
+      { message: (b: Buffer) => delivered.push(b), tooLarge: () => {} },
+      (n) => (allocated.push(n), new Uint8Array(n)),
+      () => undefined,
+      (b) => released.push(b.length),
+    );
+    // a reused chunk, overwritten after every push as a socket read buffer is
+    const chunk = Buffer.alloc(1000);
+    let received = 0;
+    let most = 0;
+    for (let i = 0; i < all.length; i += 1000) {
+      const n = Math.min(1000, all.length - i);
+      all.copy(chunk, 0, i, i + n);
+      r.push(chunk.subarray(0, n));
+      chunk.fill(0xee);
+      received += n;
+      most = Math.max(most, allocated.at(-1)! / (received - 5));
+    }
+    expect(delivered.length).toBe(1);
+    expect(delivered[0]!.equals(payload)).toBe(true);
+    expect(allocated).toEqual([995, 1995, 3990, 7980, 15_960, 31_920, 63_840, 100_000]);
+    expect(released).toEqual(allocated.slice(0, -1));
+    // memory follows the bytes received: never twice as much
+    expect(most).toBeLessThanOrEqual(2);
   });
 
   it('holds only the bytes received for a large declared message', () => {

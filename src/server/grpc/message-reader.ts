@@ -1,11 +1,15 @@
 // gRPC length-prefixed messages (1 byte compressed flag, 4 bytes big-endian length, payload) out
-// of a stream's DATA chunks. Memory follows the bytes received: a message is kept as the chunks
-// that carry it and joined once it is complete (a message inside one chunk is a view, no copy),
-// so a prefix declaring 512 MiB reserves nothing; the declared length is checked against the
-// limit as soon as the prefix is read. When a block already committed is free for the declared
-// length (`take`, the body pool), the chunks are copied into it as they come instead: the socket's
-// read buffers then die young, where a kept chunk outlives a scavenge or two and is promoted,
-// to be freed only by a mark-compact (a 602 KB message arrives as ~40 of them).
+// of a stream's DATA chunks. The chunks may be views of a reused socket read buffer (the own
+// transport's plain connections, transport/socket-reads.ts), so no message and no part of one is
+// ever kept or delivered as a view of a chunk: every message is copied into memory of its own
+// as its bytes arrive.
+//
+// Where to: a free block already committed for the declared length (`take`, the body pool) when
+// there is one; else memory that follows the bytes received, so a prefix declaring 512 MiB
+// reserves nothing — a message inside one chunk gets a block of its length (`alloc`), one that
+// spans chunks grows by doubling (at most twice the bytes received; outgrown blocks go back
+// through `release`). The declared length is checked against the limit as soon as the prefix is
+// read.
 
 export interface MessageSink {
   /** A complete message (`compressed`: the flag byte was set). */
@@ -19,11 +23,12 @@ export class MessageReader {
   private prefixHave = 0;
   /** Payload bytes still expected for the current message (-1: reading a prefix). */
   private need = -1;
+  /** The current message's declared length. */
+  private length = 0;
   private compressed = false;
-  private parts: Buffer[] = [];
-  private partsBytes = 0;
-  /** The free block the current message is copied into (take), or undefined (parts). */
+  /** Where the current message is copied to (its first `have` bytes are filled). */
   private block: Buffer | undefined;
+  private have = 0;
   private failed = false;
 
   constructor(
@@ -31,17 +36,19 @@ export class MessageReader {
     private readonly maxLength: number,
     private readonly sink: MessageSink,
     /**
-     * Memory for joining a message that arrived in several chunks (called once it is complete,
-     * so only received bytes are ever asked for): a reused block (body-pool.ts) or a new buffer.
+     * Memory for `size` bytes of a message (only ever asked for bytes received, or at most twice
+     * as many while a message grows): a reused block (body-pool.ts) or a new buffer.
      */
-    private readonly join: (size: number) => Uint8Array = Buffer.allocUnsafe,
+    private readonly alloc: (size: number) => Uint8Array = Buffer.allocUnsafe,
     /** A free, already committed block for a message of this size, if there is one. */
     private readonly take: (size: number) => Uint8Array | undefined = () => undefined,
+    /** A block from `alloc` the message outgrew (nothing views it). */
+    private readonly release: (block: Uint8Array) => void = () => {},
   ) {}
 
   /** Bytes of an incomplete message held now. */
   get buffered(): number {
-    return this.partsBytes;
+    return this.have;
   }
 
   /** True between messages (no partial prefix or payload pending). */
@@ -49,6 +56,7 @@ export class MessageReader {
     return this.need === -1 && this.prefixHave === 0;
   }
 
+  /** A chunk of DATA payload; it may be a view of a reused buffer, and nothing keeps it. */
   push(chunk: Buffer): void {
     let pos = 0;
     while (pos < chunk.length && !this.failed) {
@@ -73,52 +81,59 @@ export class MessageReader {
           this.sink.tooLarge(length);
           return;
         }
-        if (this.partsBytes === 0 && chunk.length - pos >= length) {
-          const message = chunk.subarray(pos, pos + length);
-          pos += length;
-          this.sink.message(message, this.compressed);
-          continue;
-        }
+        this.length = length;
         this.need = length;
-        const free = this.take(length);
-        if (free !== undefined) this.block = Buffer.from(free.buffer, free.byteOffset, length);
+        this.have = 0;
+        if (chunk.length - pos >= length) {
+          this.block = asBuffer(this.alloc(length), length);
+        } else {
+          const free = this.take(length);
+          this.block = free === undefined ? undefined : asBuffer(free, length);
+        }
       }
       const n = Math.min(this.need, chunk.length - pos);
       if (n > 0) {
-        if (this.block !== undefined) this.block.set(chunk.subarray(pos, pos + n), this.partsBytes);
-        else this.parts.push(chunk.subarray(pos, pos + n));
-        this.partsBytes += n;
+        if (this.block === undefined || this.block.length < this.have + n) this.grow(this.have + n);
+        chunk.copy(this.block!, this.have, pos, pos + n);
+        this.have += n;
         this.need -= n;
         pos += n;
       }
       if (this.need === 0) {
-        const message = this.block ?? (this.parts.length === 1 ? this.parts[0]! : this.joined());
-        this.parts = [];
-        this.partsBytes = 0;
+        // every block is at most the declared length long, and all of it arrived
+        const message = this.block!;
         this.block = undefined;
+        this.have = 0;
         this.need = -1;
         this.sink.message(message, this.compressed);
       }
     }
   }
 
-  /** The parts of the current message copied into one buffer from `join`. */
-  private joined(): Buffer {
-    const into = this.join(this.partsBytes);
-    const message = Buffer.from(into.buffer, into.byteOffset, this.partsBytes);
-    let at = 0;
-    for (const part of this.parts) {
-      message.set(part, at);
-      at += part.length;
+  /**
+   * Room for `needed` bytes of the current message: twice the room it had (so copying stays linear
+   * in the message's size), at least `needed`, at most its declared length.
+   */
+  private grow(needed: number): void {
+    const old = this.block;
+    const size = Math.min(this.length, Math.max(needed, 2 * (old?.length ?? 0)));
+    const block = asBuffer(this.alloc(size), size);
+    if (old !== undefined) {
+      old.copy(block, 0, 0, this.have);
+      this.release(old);
     }
-    return message;
+    this.block = block;
   }
 
   /** Drops what is held and ignores further input. */
   discard(): void {
     this.failed = true;
-    this.parts = [];
-    this.partsBytes = 0;
+    this.have = 0;
     this.block = undefined; // not given back: a message's block goes back only after its answer
   }
+}
+
+/** The first `size` bytes of `memory` as a Buffer (same memory). */
+function asBuffer(memory: Uint8Array, size: number): Buffer {
+  return Buffer.isBuffer(memory) && memory.length === size ? memory : Buffer.from(memory.buffer, memory.byteOffset, size);
 }

@@ -70,7 +70,7 @@ export class Http2Call extends EventEmitter {
     private readonly budget: SessionBudget,
   ) {
     super();
-    this.reader = new MessageReader(budget.limits.maxReceiveMessageLength, this, requestBodies.alloc, requestBodies.take);
+    this.reader = new MessageReader(budget.limits.maxReceiveMessageLength, this, requestBodies.alloc, requestBodies.take, (block) => requestBodies.release(block));
   }
 
   /** Wires the stream to the call; a client- or bidi-streaming handler starts at once. */

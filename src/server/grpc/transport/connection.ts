@@ -91,6 +91,8 @@ export class Connection implements StreamConnection {
     private readonly dispatcher: CallDispatcher,
     readonly limits: TransportLimits,
     private readonly log?: LogFn,
+    /** 'callback': the socket's reads arrive through received() (socket-reads.ts), not 'data' events. */
+    reads: 'data' | 'callback' = 'data',
   ) {
     this.connRecvWindow = new ReceiveWindow(Math.max(DEFAULT_WINDOW, limits.connectionWindow));
     // HPACK-compressed blocks are rarely larger than the list they carry; past twice the list
@@ -105,7 +107,7 @@ export class Connection implements StreamConnection {
     );
     this.peer = socket.remoteAddress ? `${socket.remoteAddress}:${socket.remotePort}` : 'unix';
     socket.setNoDelay(true);
-    socket.on('data', (chunk: Buffer) => this.onSocketData(chunk));
+    if (reads === 'data') socket.on('data', (chunk: Buffer) => this.received(chunk));
     socket.on('error', () => this.onClose());
     socket.on('close', () => this.onClose());
   }
@@ -171,7 +173,11 @@ export class Connection implements StreamConnection {
     this.unflushedAcks--;
   };
 
-  private onSocketData(chunk: Buffer): void {
+  /**
+   * Bytes read from the socket. `chunk` may be a view of a reused read buffer (socket-reads.ts):
+   * nothing keeps it, or a view of it, after this returns.
+   */
+  received(chunk: Buffer): void {
     if (this.closed) return;
     this.input.push(chunk);
     try {
@@ -184,6 +190,8 @@ export class Connection implements StreamConnection {
         this.fail(h2.INTERNAL_ERROR, 'internal error');
       }
     }
+    // a frame cut by the read's end waits for the next read in a copy (the read buffer is reused)
+    this.input.detach();
     this.startReady();
   }
 

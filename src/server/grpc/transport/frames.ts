@@ -1,6 +1,7 @@
 // HTTP/2 frames (RFC 9113 §4, §6): type, flag, error-code and setting numbers, encoders for the
 // frames the server sends, and the byte queue frames are read from (socket chunks, taken as views
-// when a frame sits inside one chunk).
+// when a frame sits inside one chunk; what is left of a chunk when its read ends is copied, as the
+// read buffer is reused).
 
 export const DATA = 0;
 export const HEADERS = 1;
@@ -127,7 +128,11 @@ export function settingsFrame(entries: readonly (readonly [number, number])[]): 
   return frame(SETTINGS, 0, 0, payload);
 }
 
-/** Socket chunks queued for the frame parser. */
+/**
+ * Socket chunks queued for the frame parser. The chunk of the current read may be a view of a
+ * reused read buffer: views taken from it are valid until the read's handling returns, and
+ * detach() copies what is still queued of it before that.
+ */
 export class ByteQueue {
   private chunks: Buffer[] = [];
   private headOffset = 0;
@@ -136,6 +141,19 @@ export class ByteQueue {
   push(chunk: Buffer): void {
     this.chunks.push(chunk);
     this.available += chunk.length;
+  }
+
+  /**
+   * Copies the unread bytes of the last chunk pushed into memory of their own (the earlier chunks
+   * still queued were copied when their reads ended). Called once the read's bytes are parsed.
+   */
+  detach(): void {
+    const last = this.chunks.length - 1;
+    if (last < 0) return;
+    const chunk = this.chunks[last]!;
+    const from = last === 0 ? this.headOffset : 0;
+    this.chunks[last] = Buffer.from(chunk.subarray(from));
+    if (last === 0) this.headOffset = 0;
   }
 
   /** The next n bytes (n <= available), a view when they sit in one chunk, else copied together. */

@@ -1,5 +1,7 @@
 // One header block as it arrives: a HEADERS frame (padding and priority fields stripped) and its
 // CONTINUATION frames, joined once END_HEADERS comes; its size is bounded while it arrives.
+// Payloads may be views of the reused read buffer: the fragments kept until END_HEADERS are
+// copies, and the block returned is valid only until the caller returns (it is decoded at once).
 
 import {
   ConnectionError,
@@ -71,8 +73,11 @@ export class HeaderBlockReader {
   private add(flags: number, part: Buffer): HeaderBlock | undefined {
     this.bytes += part.length;
     if (this.bytes > this.maxBytes) throw this.tooLarge(this.maxBytes);
+    if (!(flags & FLAG_END_HEADERS)) {
+      this.parts!.push(Buffer.from(part));
+      return undefined;
+    }
     this.parts!.push(part);
-    if (!(flags & FLAG_END_HEADERS)) return undefined;
     const parts = this.parts!;
     this.parts = undefined;
     return {

@@ -130,7 +130,7 @@ export class Stream implements CallStream {
       return;
     }
     this.charge(piece.length);
-    this.reader ??= new MessageReader(conn.limits.maxReceiveMessageLength, this, requestBodies.alloc, requestBodies.take);
+    this.reader ??= new MessageReader(conn.limits.maxReceiveMessageLength, this, requestBodies.alloc, requestBodies.take, (block) => requestBodies.release(block));
     this.reader.push(piece);
   }
 
