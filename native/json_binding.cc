@@ -25,6 +25,7 @@
 #include <utility>
 #include <vector>
 
+#include "json_body.h"
 #include "json_codec.h"
 #include "json_encode.h"
 #include "tensor.h"
@@ -37,11 +38,6 @@ namespace {
 constexpr size_t kSlabBytes = 64 * 1024;
 constexpr size_t kSlabMaxBytes = 1024;
 constexpr size_t kInitialMeta = 4096;
-
-// Bodies up to this size are copied before decoding (next to nothing beside a decode), larger
-// ones decoded in place: only their last ~32 bytes' numbers miss the short parser.
-constexpr size_t kPaddedBodyMax = 4096;
-constexpr size_t kBodyPadding = 32;
 
 struct CodecState {
   SharedBuffer* slab = nullptr;  // owned by the slab's ArrayBuffer
@@ -62,9 +58,8 @@ struct CodecState {
     napi_ref ref;
   };
   std::vector<IdleBlock> idle_blocks;
-  // Small bodies are decoded from a copy here, followed by kBodyPadding zero bytes, so every number
-  // token takes the short parser (it reads ahead without bounds checks; see Reader's padding).
-  uint8_t padded_body[kPaddedBodyMax + kBodyPadding];
+  // Small bodies are decoded from a copy here (json_body.h).
+  PaddedBody padded_body;
 };
 
 // Idle reuse blocks kept: one per response streamed at the same time, up to this many.
@@ -226,32 +221,6 @@ Napi::Value SignaturesJs(const Napi::CallbackInfo& info) {
 
 // ---- decoding ----
 
-struct Body {
-  const uint8_t* data = nullptr;
-  size_t length = 0;
-  size_t padding = 0;  // zero bytes readable after data + length
-};
-
-// The bytes of a Uint8Array argument (one napi call: its data pointer already includes the
-// view's offset). A small body is copied into the state's padded buffer (see kPaddedBodyMax).
-Body BodyOf(napi_env env, const Napi::Value& value, CodecState& state) {
-  Body b;
-  void* data = nullptr;
-  size_t length = 0;
-  if (napi_get_typedarray_info(env, value, nullptr, &length, &data, nullptr, nullptr) != napi_ok) {
-    throw Napi::TypeError::New(env, "body must be a Uint8Array");
-  }
-  b.data = static_cast<const uint8_t*>(data);
-  b.length = length;
-  if (length <= kPaddedBodyMax) {
-    if (length > 0) std::memcpy(state.padded_body, data, length);
-    std::memset(state.padded_body + length, 0, kBodyPadding);
-    b.data = state.padded_body;
-    b.padding = kBodyPadding;
-  }
-  return b;
-}
-
 class Extras {
  public:
   explicit Extras(Napi::Env env) : env_(env) {}
@@ -333,7 +302,7 @@ Napi::Value Unknown(Napi::Env env, CodecState& state, const UnknownSignature& u)
 Napi::Value DecodePredictJs(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   CodecState& state = StateOf(info);
-  const Body body = BodyOf(env, info[0], state);
+  const Body body = BodyOf(env, info[0], state.padded_body);
   const SignatureTable& table = *info[1].As<Napi::External<SignatureTable>>().Data();
   const Limits limits = LimitsOf(info, 2);
   SlabAllocator alloc(env, state);
@@ -382,7 +351,7 @@ Napi::Value ParametersJs(Napi::Env env, const std::vector<std::pair<std::string,
 Napi::Value DecodeInferJs(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   CodecState& state = StateOf(info);
-  const Body body = BodyOf(env, info[0], state);
+  const Body body = BodyOf(env, info[0], state.padded_body);
   const SignatureTable& table = *info[1].As<Napi::External<SignatureTable>>().Data();
   const int index = info[2].As<Napi::Number>().Int32Value();
   if (index < 0 || static_cast<size_t>(index) >= table.signatures.size()) {

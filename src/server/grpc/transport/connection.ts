@@ -25,19 +25,7 @@ import { addRequestField, checkTrailerField, finishRequestHead, newRequestHead }
 import { Stream, type StreamConnection } from './stream.js';
 import type { LogFn } from '../../../observability/logging/levels.js';
 import { GracefulGoaway } from './graceful-goaway.js';
-
-/** What a connection needs from the server: calls. */
-export interface CallDispatcher {
-  /** A gRPC request's headers arrived: find the method, start streaming handlers. */
-  startCall(stream: Stream): void;
-  /** A request message arrived. */
-  deliver(stream: Stream, message: Buffer): void;
-  /** A unary / server-streaming request is complete: run its handler. */
-  runUnary(stream: Stream): void;
-  /** A client- / bidi-streaming request ended. */
-  endStreamingInput(stream: Stream): void;
-  connectionClosed(conn: Connection): void;
-}
+import type { CallDispatcher } from './call-dispatcher.js';
 
 /**
  * PING / SETTINGS answers that may wait in the socket buffer before the client counts as flooding
@@ -88,7 +76,7 @@ export class Connection implements StreamConnection {
 
   constructor(
     private readonly socket: net.Socket,
-    private readonly dispatcher: CallDispatcher,
+    private readonly dispatcher: CallDispatcher<Connection>,
     readonly limits: TransportLimits,
     private readonly log?: LogFn,
     /** 'callback': the socket's reads arrive through received() (socket-reads.ts), not 'data' events. */

@@ -7,8 +7,9 @@
 // Files: frames.ts (frame numbers, encoders, the input byte queue), hpack.ts (header compression),
 // flow-control.ts (windows), request-headers.ts (RFC 9113 §8 header rules), stream.ts (one
 // stream: state, message assembly, output), call.ts (the grpc-js-shaped call handlers see),
-// connection.ts (frame handling, stream states, abuse limits), socket-reads.ts (reads into a
-// reused buffer), and this file (listening, the method registry, dispatching calls, shutdown).
+// connection.ts (frame handling, stream states, abuse limits), call-dispatcher.ts (what a
+// connection asks of the server), socket-reads.ts (reads into a reused buffer), and this file
+// (listening, the method registry, dispatching calls, shutdown).
 //
 // Reads: plain TCP and unix connections are accepted paused and their handles re-wrapped in a
 // net.Socket with `onread` (socket-reads.ts): every read lands in one 256 KiB buffer shared by the
@@ -43,14 +44,15 @@ import {
   type TransportLimits,
 } from '../transport.js';
 import { TransportCall } from './call.js';
-import { Connection, type CallDispatcher } from './connection.js';
+import type { CallDispatcher } from './call-dispatcher.js';
+import { Connection } from './connection.js';
 import { adoptWithReusedBuffer, READ_BUFFER_BYTES } from './socket-reads.js';
 import type { Stream } from './stream.js';
 import type { LogFn } from '../../../observability/logging/levels.js';
 
 const Status = grpc.status;
 
-export class GrpcTransportServer implements Transport, CallDispatcher {
+export class GrpcTransportServer implements Transport, CallDispatcher<Connection> {
   readonly name = 'jetserve' as const;
   readonly limits: TransportLimits;
   private readonly methods = new Map<string, Method>();
