@@ -33,12 +33,17 @@ export function grpcHeaders(streamId: number, path: string, extra: [string, stri
   return frame(T.HEADERS, 0x4 | (endStream ? 1 : 0), streamId, block);
 }
 
-/** One gRPC length-prefixed message in a DATA frame. */
-export function grpcData(streamId: number, message: Buffer, endStream = true): Buffer {
+/** A gRPC length-prefixed message: flag 0 (uncompressed), big-endian length, the bytes. */
+export function lengthPrefixed(message: Buffer): Buffer {
   const payload = Buffer.alloc(5 + message.length);
   payload.writeUInt32BE(message.length, 1);
   message.copy(payload, 5);
-  return frame(T.DATA, endStream ? 1 : 0, streamId, payload);
+  return payload;
+}
+
+/** One gRPC length-prefixed message in a DATA frame. */
+export function grpcData(streamId: number, message: Buffer, endStream = true): Buffer {
+  return frame(T.DATA, endStream ? 1 : 0, streamId, lengthPrefixed(message));
 }
 
 export function rstStream(streamId: number, code = 8): Buffer {

@@ -14,7 +14,7 @@ import { requestBodies } from '../../src/server/body-pool.js';
 import { encodeHeaderBlock, HpackDecoder } from '../../src/server/grpc/transport/hpack.js';
 import { decodeMessage } from '../../src/wire/protobuf/schemas.js';
 import { predictRequest } from '../helpers/grpc-requests.js';
-import { frame, PREFACE, T } from './raw-h2.js';
+import { frame, lengthPrefixed, PREFACE, T } from './raw-h2.js';
 import { fixtureModel, startStack, type Stack } from './stack.js';
 
 const PREDICT = '/tensorflow.serving.PredictionService/Predict';
@@ -84,9 +84,7 @@ function planStream(id: number, n: number, rand: (n: number) => number): StreamP
     const last = k + 2 === cuts.length;
     headerFrames.push(frame(k === 0 ? T.HEADERS : T.CONTINUATION, last ? 0x4 : 0, id, block.subarray(cuts[k], cuts[k + 1])), BREAK);
   }
-  const payload = Buffer.alloc(5 + request.length);
-  payload.writeUInt32BE(request.length, 1);
-  request.copy(payload, 5);
+  const payload = lengthPrefixed(request);
   // END_STREAM on the last DATA frame, or alone in an empty DATA frame sent later
   const endApart = rand(3) !== 0;
   const groups: Piece[][] = [headerFrames];

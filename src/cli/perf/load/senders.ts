@@ -8,9 +8,7 @@ import type { Tensor } from '../../../engine/tensor.js';
 import type { WirePlan } from '../requests.js';
 import { grpcSender } from './grpc.js';
 import { Http1Connection } from './http1.js';
-import { OK, type Outcome, type Sender } from './outcome.js';
-
-export type { Outcome, Sender };
+import { OK, type Sender } from './outcome.js';
 
 export async function createSender(plan: WirePlan, timeoutMs: number): Promise<Sender> {
   switch (plan.kind) {

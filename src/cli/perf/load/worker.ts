@@ -6,7 +6,8 @@
 import { performance } from 'node:perf_hooks';
 import { parentPort } from 'node:worker_threads';
 import type { FromWorker, InitMessage, LoadShape, StartMessage, ToWorker, WindowReport } from './protocol.js';
-import { createSender, type Outcome, type Sender } from './senders.js';
+import type { Outcome, Sender } from './outcome.js';
+import { createSender } from './senders.js';
 
 const port = parentPort!;
 /** A send this late (µs) counts as late: beyond timer and scheduling jitter, the generator fell behind. */
