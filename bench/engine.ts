@@ -63,11 +63,12 @@ function compileBaseline(): string {
   return out;
 }
 
-function rawC(binary: string, s: Scenario, intra: number, inter: number): number {
+/** µs per TF_SessionRun from C; `remapper` 'off' builds the session as jetserve's remapper choice 'off' does. */
+function rawC(binary: string, s: Scenario, intra: number, inter: number, remapper: 'on' | 'off' = 'on'): number {
   const dims = [s.batch, ...s.sampleShape].join(',');
   const result = spawnSync(
     binary,
-    [s.dir, s.inputTensor, s.outputTensor, dims, String(s.iterations), String(intra), String(inter)],
+    [s.dir, s.inputTensor, s.outputTensor, dims, String(s.iterations), String(intra), String(inter), ...(remapper === 'off' ? ['remapper-off'] : [])],
     { encoding: 'utf8', env: { ...process.env, TF_CPP_MIN_LOG_LEVEL: '2' } },
   );
   const match = /us_per_run=([\d.]+)/.exec(result.stdout);
@@ -215,7 +216,10 @@ async function main(): Promise<void> {
   });
 
   // 1. jetserve vs raw C, both with jetserve's default session config (intra-op threads = cores,
-  // inter-op -1), which is what `mlp` and `resnet` were loaded with.
+  // inter-op -1), which is what `mlp` and `resnet` were loaded with, and the graph rewrites
+  // jetserve chose for each (--graph_remapper=auto, src/engine/graph-rewrites.ts). The tiny rows
+  // also time raw C with TF's default rewrites: what a C program that does not choose gets.
+  console.log(`graph rewrites chosen at load: tiny MLP remapper ${mlp.graphRewrites.remapper} (${mlp.graphRewrites.reason}); ResNet50 remapper ${resnet.graphRewrites.remapper} (${resnet.graphRewrites.reason})\n`);
   const rows: Record<string, string | number>[] = [];
   const scenarios: [Scenario, Model, number, number][] = [
     [mlpScenario(1), mlp, cores, -1],
@@ -229,10 +233,13 @@ async function main(): Promise<void> {
   const TFJS_ROUNDS = QUICK ? 2 : 5;
   for (const [s, model, intra, inter] of scenarios) {
     let c = Infinity;
+    let cDefault = Infinity;
     let js = { mean: Infinity, p50: Infinity, p99: Infinity };
     let conc = Infinity;
+    const remapper = model.graphRewrites.remapper;
     for (let r = 0; r < ROUNDS; r++) {
-      c = Math.min(c, rawC(baseline, s, intra, inter));
+      c = Math.min(c, rawC(baseline, s, intra, inter, remapper));
+      if (s.model === 'tiny MLP') cDefault = Math.min(cDefault, rawC(baseline, s, intra, inter, 'on'));
       const serial = await jetserveSerial(model, s);
       if (serial.mean < js.mean) js = serial;
       conc = Math.min(conc, await jetserveConcurrent(model, s, cores * 2));
@@ -241,7 +248,9 @@ async function main(): Promise<void> {
     rows.push({
       model: s.model,
       batch: s.batch,
+      remapper,
       'raw C µs/run': c,
+      'raw C, TF default rewrites': Number.isFinite(cDefault) ? cDefault : '-',
       'jetserve µs (serial)': js.mean,
       'p50 µs': js.p50,
       'p99 µs': js.p99,
@@ -415,10 +424,12 @@ async function main(): Promise<void> {
     const model = await loadSavedModel(s.dir, { intraOpThreads: intra, interOpThreads: inter });
     const js = await jetserveSerial(model, s);
     const conc = await jetserveConcurrent(model, s, cores * 2);
+    const remapper = model.graphRewrites.remapper;
     await model.dispose();
     sweep.push({
       'session config': label,
-      'raw C µs/run': rawC(baseline, s, intra, inter),
+      remapper,
+      'raw C µs/run': rawC(baseline, s, intra, inter, remapper),
       'jetserve serial µs': js.mean,
       [`jetserve µs/run (${cores * 2} in flight)`]: conc,
     });

@@ -10,6 +10,7 @@
 #include "json_codec.h"
 #include "listen_guard.h"
 #include "session.h"
+#include "tf_owners.h"
 #include "tensor.h"
 
 namespace jetserve {
@@ -82,6 +83,12 @@ Napi::Value Stats(const Napi::CallbackInfo& info) {
   return stats;
 }
 
+// Every op this TF library registers, as a serialized OpList: the engine reads which are stateful.
+Napi::Value OpList(const Napi::CallbackInfo& info) {
+  BufferPtr list(TF_GetAllOpList());
+  return Napi::Buffer<uint8_t>::Copy(info.Env(), static_cast<const uint8_t*>(list->data), list->length);
+}
+
 // Stops this environment's executor: waits for the runs and loads executing now, drops queued
 // ones, and rejects later ones. The JS layer calls it on process 'exit' (see executor.h).
 Napi::Value Shutdown(const Napi::CallbackInfo& info) {
@@ -129,6 +136,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("releaseAligned", Napi::Function::New<ReleaseAligned>(env, "releaseAligned"));
   exports.Set("addressOf", Napi::Function::New<AddressOf>(env, "addressOf"));
   exports.Set("stats", Napi::Function::New<Stats>(env, "stats"));
+  exports.Set("opList", Napi::Function::New<OpList>(env, "opList"));
   exports.Set("shutdown", Napi::Function::New<Shutdown>(env, "shutdown"));
   exports.Set("loadSavedModel", Napi::Function::New<LoadSavedModel>(env, "loadSavedModel"));
   exports.Set("loadGraphDef", Napi::Function::New<LoadGraphDef>(env, "loadGraphDef"));

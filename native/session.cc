@@ -296,6 +296,8 @@ Napi::Function Session::Define(Napi::Env env) {
                          InstanceMethod<&Session::Signatures>("signatures"),
                          InstanceMethod<&Session::Run>("run"),
                          InstanceMethod<&Session::CostStats>("costStats"),
+                         InstanceMethod<&Session::GraphDef>("graphDef"),
+                         InstanceMethod<&Session::ResetCostStats>("resetCostStats"),
                          InstanceMethod<&Session::Close>("close"),
                          InstanceAccessor<&Session::InFlight>("inFlight"),
                      });
@@ -461,6 +463,27 @@ Napi::Value Session::Run(const Napi::CallbackInfo& info) {
   Ref();  // the JS object (and so this Session) stays alive while the run is out
   executor->Submit(std::move(job));
   return promise;
+}
+
+// The session's graph as a serialized GraphDef (its function library included): the engine reads
+// which ops a signature reaches before it runs the signature on made-up inputs.
+Napi::Value Session::GraphDef(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!model_ || !model_->graph) NAPI_THROW(Napi::Error::New(env, "graphDef: the session is closed"), Napi::Value());
+  BufferPtr buffer(TF_NewBuffer());
+  StatusPtr status = NewStatus();
+  TF_GraphToGraphDef(model_->graph.get(), buffer.get(), status.get());
+  if (TF_GetCode(status.get()) != TF_OK) {
+    NAPI_THROW(MakeError(env, Failure::From(status.get())), Napi::Value());
+  }
+  return Napi::Buffer<uint8_t>::Copy(env, static_cast<const uint8_t*>(buffer->data), buffer->length);
+}
+
+// Forgets every measured cost. Run jobs point into the cost model, so only while none is in flight.
+Napi::Value Session::ResetCostStats(const Napi::CallbackInfo& info) {
+  if (in_flight_ > 0) NAPI_THROW(Napi::Error::New(info.Env(), "resetCostStats: runs are in flight"), Napi::Value());
+  costs_ = std::make_unique<CostModel>(costs_->size() / CostModel::kBatchBuckets);
+  return info.Env().Undefined();
 }
 
 // [{slot, runs, inlineRuns, offloadedRuns, ewmaMicros, p99Micros, lastMicros, maxMicros,

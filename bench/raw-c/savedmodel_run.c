@@ -57,8 +57,8 @@ static double now_us(void) {
 }
 
 int main(int argc, char** argv) {
-  if (argc != 8) {
-    fprintf(stderr, "usage: %s DIR INPUT OUTPUT DIMS ITERATIONS INTRA INTER\n", argv[0]);
+  if (argc != 8 && argc != 9) {
+    fprintf(stderr, "usage: %s DIR INPUT OUTPUT DIMS ITERATIONS INTRA INTER [remapper-off]\n", argv[0]);
     return 2;
   }
   const char* dir = argv[1];
@@ -79,6 +79,12 @@ int main(int argc, char** argv) {
   if (inter != 0) {
     config[len++] = 5 << 3;
     len += put_varint(config + len, (uint64_t)(int64_t)inter);
+  }
+  if (argc == 9 && strcmp(argv[8], "remapper-off") == 0) {
+    // graph_options (10) { rewrite_options (10) { remapping (14): OFF (2) } }
+    const unsigned char remapper_off[] = {10 << 3 | 2, 4, 10 << 3 | 2, 2, 14 << 3, 2};
+    memcpy(config + len, remapper_off, sizeof remapper_off);
+    len += sizeof remapper_off;
   }
   TF_SetConfig(opts, config, len, s);
   check(s, "TF_SetConfig");

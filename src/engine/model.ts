@@ -4,6 +4,8 @@
 // native executor, or — for runs measured below `inlineBelowMicros` while the session has nothing
 // on the executor — on the calling thread. predictSync() always runs on the calling thread.
 
+import { readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import { dtypeFromTfEnum, type DType, type TensorData } from './dtypes.js';
 import { native, type NativeSession, type NativeSignature, type NativeTensorList } from './native.js';
 import {
@@ -15,6 +17,7 @@ import {
   PLACE_EXECUTOR_ALWAYS,
   PLACE_INLINE_ALWAYS,
 } from './placement.js';
+import { loadWithRemapper, REMAPPER_MODES, type GraphRewrites, type RemapperMode } from './graph-rewrites.js';
 import { readRunOutputs, writeRunCall } from './run-io.js';
 import { encodeConfigProto, type SessionOptions } from './session-config.js';
 import {
@@ -52,6 +55,12 @@ export interface ValidationOptions {
 export interface LoadSavedModelOptions extends SessionOptions, PlacementOptions, ValidationOptions {
   /** MetaGraph tags to load. Default ['serve']. */
   tags?: string[];
+  /**
+   * grappler's remapper (op fusion into oneDNN kernels) for this model's session. 'auto' (default)
+   * measures small models both ways and keeps the faster (graph-rewrites.ts; model.graphRewrites
+   * says what was chosen and why); 'on' is TF's default; 'off' skips the fusion.
+   */
+  remapper?: RemapperMode;
 }
 
 export interface LoadGraphDefOptions extends SessionOptions, PlacementOptions, ValidationOptions {
@@ -91,6 +100,8 @@ export interface RunCost {
 
 export interface ModelStats {
   inlineBelowMicros: number;
+  /** Graph rewrites this session was created with, and why. */
+  graphRewrites: GraphRewrites;
   /** Runs on the native executor now. */
   inFlight: number;
   /** One entry per (signature, batch-size bucket) that has run. */
@@ -114,6 +125,7 @@ export class Model {
   readonly signatures: Readonly<Record<string, SignatureInfo>>;
   private readonly prepared = new Map<string, PreparedSignature>();
   private closing: Promise<void> | undefined;
+  private rewrites: GraphRewrites = { remapper: 'on', chosenBy: 'default', reason: "TF's default rewrites" };
 
   private constructor(
     private readonly session: NativeSession,
@@ -147,6 +159,30 @@ export class Model {
 
   get disposed(): boolean {
     return this.closing !== undefined;
+  }
+
+  /** The graph rewrites the session was created with (see LoadSavedModelOptions.remapper). */
+  get graphRewrites(): GraphRewrites {
+    return this.rewrites;
+  }
+
+  /** @internal */
+  setGraphRewrites(rewrites: GraphRewrites): void {
+    this.rewrites = rewrites;
+  }
+
+  /** @internal The session's serialized GraphDef. */
+  graphDef(): Uint8Array {
+    return this.session.graphDef();
+  }
+
+  /** @internal Forgets measured run costs (runs made before the caller had the model). */
+  resetCostStats(): void {
+    this.session.resetCostStats();
+  }
+
+  signatureKeys(): string[] {
+    return Object.keys(this.signatures);
   }
 
   /** Runs currently executing or queued on the native executor. */
@@ -241,7 +277,7 @@ export class Model {
         });
       }
     }
-    return { inlineBelowMicros: this.inlineBelowMicros, inFlight: this.inFlight, runs };
+    return { inlineBelowMicros: this.inlineBelowMicros, graphRewrites: this.rewrites, inFlight: this.inFlight, runs };
   }
 
   private convertInputs(inputs: Readonly<Record<string, TensorLike>>, options: PredictOptions): Record<string, Tensor> {
@@ -409,13 +445,37 @@ function inlineThreshold(options: PlacementOptions): number {
 
 export async function loadSavedModel(dir: string, options: LoadSavedModelOptions = {}): Promise<Model> {
   const inlineBelowMicros = inlineThreshold(options);
-  const config = encodeConfigProto(options);
+  const mode = options.remapper ?? 'auto';
+  if (!REMAPPER_MODES.includes(mode)) throw invalidArgument(`remapper must be one of ${REMAPPER_MODES.join(', ')} (got ${String(mode)})`);
   try {
-    const session = await native().loadSavedModel(dir, options.tags ?? ['serve'], config);
-    return Model.fromSession(session, dir, session.signatures(), inlineBelowMicros, options.validateShapes ?? true);
+    const diskBytes = mode === 'auto' ? savedModelBytes(dir) : 0;
+    const { model, rewrites } = await loadWithRemapper(mode, diskBytes, async (remapper) => {
+      const session = await native().loadSavedModel(dir, options.tags ?? ['serve'], encodeConfigProto(options, remapper));
+      return Model.fromSession(session, dir, session.signatures(), inlineBelowMicros, options.validateShapes ?? true);
+    });
+    model.setGraphRewrites(rewrites);
+    return model;
   } catch (err) {
     throw toJetserveError(err);
   }
+}
+
+/** Bytes of a SavedModel directory's files (saved_model.pb, variables/, assets/), 0 if unreadable. */
+function savedModelBytes(dir: string): number {
+  let total = 0;
+  const walk = (path: string): void => {
+    for (const entry of readdirSync(path, { withFileTypes: true })) {
+      const child = join(path, entry.name);
+      if (entry.isDirectory()) walk(child);
+      else if (entry.isFile()) total += statSync(child).size;
+    }
+  };
+  try {
+    walk(dir);
+  } catch {
+    return 0;
+  }
+  return total;
 }
 
 export async function loadGraphDef(file: string, options: LoadGraphDefOptions): Promise<Model> {

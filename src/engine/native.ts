@@ -67,6 +67,10 @@ export interface NativeSession {
   run(inputData: TensorData[]): NativeTensorList | undefined | Promise<NativeTensorList>;
   /** Cost slots that have run at least once. */
   costStats(): NativeCostStats[];
+  /** The session's graph as a serialized GraphDef, function library included. */
+  graphDef(): Uint8Array;
+  /** Forgets every measured cost (throws while runs are in flight). */
+  resetCostStats(): void;
   /** Waits for in-flight runs, then closes and deletes the TF session. Idempotent. */
   close(): Promise<void>;
   /** Runs started and not yet completed. */
@@ -106,6 +110,8 @@ export interface NativeBinding {
   /** Shuts TF's profiler server down off the JS thread (a Profile call in flight ends first). */
   stopProfilerServer(): Promise<void>;
   loadSavedModel(dir: string, tags: string[], config: Uint8Array): Promise<NativeSession>;
+  /** Every op the TF library registers, as a serialized OpList. */
+  opList(): Uint8Array;
   /** Registers this thread's run buffer (run-io.ts; layout in native/run_io.h). */
   setRunIo(buffer: ArrayBuffer, headBytes: number): void;
   loadGraphDef(path: string, inputs: string[], outputs: string[], config: Uint8Array): Promise<NativeSession>;

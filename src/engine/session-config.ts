@@ -26,7 +26,10 @@ export interface SessionOptions {
 export const DEFAULT_INTRA_OP_THREADS = availableParallelism();
 export const DEFAULT_INTER_OP_THREADS = -1;
 
-export function encodeConfigProto(options: SessionOptions): Uint8Array {
+/** grappler's remapper: TF's default 'on', or 'off' (graph-rewrites.ts measures which one a model runs faster with). */
+export type RemapperToggle = 'on' | 'off';
+
+export function encodeConfigProto(options: SessionOptions, remapper: RemapperToggle = 'on'): Uint8Array {
   const out: number[] = [];
   const intra = options.intraOpThreads ?? DEFAULT_INTRA_OP_THREADS;
   const inter = options.interOpThreads ?? DEFAULT_INTER_OP_THREADS;
@@ -45,6 +48,13 @@ export function encodeConfigProto(options: SessionOptions): Uint8Array {
     writeBytesField(out, 6, Uint8Array.from(gpu)); // gpu_options
   }
   writeVarintField(out, 7, 1); // allow_soft_placement: CPU fallback for ops without a GPU kernel
+  if (remapper === 'off') {
+    const rewriter: number[] = [];
+    writeVarintField(rewriter, 14, 2); // RewriterConfig.remapping = OFF
+    const graph: number[] = [];
+    writeBytesField(graph, 10, Uint8Array.from(rewriter)); // GraphOptions.rewrite_options
+    writeBytesField(out, 10, Uint8Array.from(graph)); // ConfigProto.graph_options
+  }
   return Uint8Array.from(out);
 }
 

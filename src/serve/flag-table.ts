@@ -103,6 +103,11 @@ export const SERVER_FLAGS = {
     max: 1_000_000,
     help: "jetserve: a model run (or batch) whose measured cost is below this many microseconds runs on the event-loop thread instead of being handed to the executor threads (the hand-off costs more than such a run); heavier runs, and every run while one is in flight, go to the executor. 0 = always the executor. See src/engine/README.md.",
   },
+  graph_remapper: {
+    kind: 'string',
+    default: 'auto',
+    help: "jetserve: TF grappler's remapper (fusing e.g. MatMul+BiasAdd+Relu into one oneDNN kernel) for each model's session: auto = measure a small model (batch-1 run under 500 µs, no state-changing ops) both ways at load and keep the faster; on = TensorFlow's default; off = no fusion. Small dense models run about twice as fast unfused, convolutions faster fused. See src/engine/README.md.",
+  },
   validate_input_shapes: {
     kind: 'bool',
     default: false,

@@ -60,7 +60,7 @@ describe('inline placement of a tiny model', () => {
   it('defaults inlineBelowMicros to 200', async () => {
     const model = await loadSavedModel(loadOracle('mlp').savedModelPath!);
     models.push(model);
-    expect(model.stats()).toEqual({ inlineBelowMicros: 200, inFlight: 0, runs: [] });
+    expect(model.stats()).toMatchObject({ inlineBelowMicros: 200, inFlight: 0, runs: [] });
   });
 
   it('runs the first two calls of a bucket on the executor, then inline with an already-settled promise', async () => {

@@ -121,6 +121,16 @@ describe('startServer()', () => {
     expect(dflt.inline).toBeGreaterThan(0);
   });
 
+  it.each(['on', 'off'] as const)('graphRemapper %s reaches the loaded model (chosen by option, not measured)', async (mode) => {
+    const server = await startServer({ modelBasePath: DEMO_MODEL_PATH, modelName: 'half', restApiPort: 0, port: false, log: false, graphRemapper: mode });
+    try {
+      expect(server.manager.resolve({ name: 'half' }).model.graphRewrites).toMatchObject({ remapper: mode, chosenBy: 'option' });
+      expect(await predictRest(server.http!.port, 'half', { instances: [1.0] })).toEqual({ status: 200, json: { predictions: [2.5] } });
+    } finally {
+      await server.close();
+    }
+  });
+
   it.each([
     [{ restApiPort: 'http' }, /^--rest_api_port takes an integer, not 'http'$/],
     [{ port: 70000 }, /^--port=70000 is out of range \(0 to 65535\)$/],
@@ -130,6 +140,7 @@ describe('startServer()', () => {
     [{ enableBatching: 'yes' }, /--enable_batching takes true or false/],
     [{ models: [], modelConfigFile: '/c' }, /the models option replaces/],
     [{ grpcTransport: 'quic' }, /--grpc_transport must be/],
+    [{ graphRemapper: 'fast' }, /^--graph_remapper must be 'auto', 'on', 'off', not 'fast'$/],
   ])('refuses %j before starting anything', async (options, message) => {
     const before = native().stats().liveSessions;
     await expect(startServer({ ...(options as object), log: false })).rejects.toThrow(ServerOptionsError);

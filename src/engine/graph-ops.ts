@@ -1,0 +1,222 @@
+// Which ops a signature can reach, read from the session's serialized GraphDef, and which ops TF
+// registers as stateful, read from its OpList. The engine asks before it runs a signature on
+// made-up inputs (graph-rewrites.ts): a graph that reaches an op which changes state (assigns a
+// variable, enqueues, writes a file, draws from a random generator) is never run that way.
+// protobufjs's Reader walks the wire format; only the few fields named below are read.
+
+import protobuf from 'protobufjs';
+
+const WIRE_LENGTH_DELIMITED = 2;
+
+/**
+ * Stateful in TF's registry, but a run through them changes nothing a later run sees: reads, and
+ * calls and control flow, whose bodies reachableOps() walks and judges op by op.
+ */
+const READ_ONLY_STATEFUL = new Set([
+  'StatefulPartitionedCall',
+  'While',
+  'If',
+  'Case',
+  'VarHandleOp',
+  'ReadVariableOp',
+  'VariableV2',
+  'VarIsInitializedOp',
+  'HashTableV2',
+  'LookupTableFindV2',
+  'LookupTableSizeV2',
+]);
+
+interface NodeFacts {
+  op: string;
+  inputs: string[];
+  /** Functions named by the node's attrs (a call's `f`, a cond's branches, a While's body…). */
+  functions: string[];
+}
+
+interface GraphFacts {
+  nodes: Map<string, NodeFacts>;
+  /** Each library function's nodes, by function name. */
+  functions: Map<string, NodeFacts[]>;
+}
+
+/** Visits each field of the message in [reader.pos, end); `read` must consume the field or return false. */
+function fields(reader: protobuf.Reader, end: number, read: (field: number, wire: number) => boolean): void {
+  while (reader.pos < end) {
+    const tag = reader.uint32();
+    if (!read(tag >>> 3, tag & 7)) reader.skipType(tag & 7);
+  }
+}
+
+function messageEnd(reader: protobuf.Reader): number {
+  return reader.uint32() + reader.pos;
+}
+
+/** NameAttrList.name (field 1). */
+function readNameAttrList(reader: protobuf.Reader, end: number, into: string[]): void {
+  fields(reader, end, (field, wire) => {
+    if (field !== 1 || wire !== WIRE_LENGTH_DELIMITED) return false;
+    into.push(reader.string());
+    return true;
+  });
+}
+
+/** AttrValue: func (10) and list.func (1 → 9) name functions. */
+function readAttrValue(reader: protobuf.Reader, end: number, into: string[]): void {
+  fields(reader, end, (field, wire) => {
+    if (wire !== WIRE_LENGTH_DELIMITED) return false;
+    if (field === 10) {
+      readNameAttrList(reader, messageEnd(reader), into);
+      return true;
+    }
+    if (field === 1) {
+      fields(reader, messageEnd(reader), (listField, listWire) => {
+        if (listField !== 9 || listWire !== WIRE_LENGTH_DELIMITED) return false;
+        readNameAttrList(reader, messageEnd(reader), into);
+        return true;
+      });
+      return true;
+    }
+    return false;
+  });
+}
+
+/** NodeDef: name 1, op 2, input 3, attr 5 (map entry: key 1, value 2). */
+function readNode(reader: protobuf.Reader, end: number): { name: string; facts: NodeFacts } {
+  let name = '';
+  const facts: NodeFacts = { op: '', inputs: [], functions: [] };
+  fields(reader, end, (field, wire) => {
+    if (wire !== WIRE_LENGTH_DELIMITED) return false;
+    if (field === 1) name = reader.string();
+    else if (field === 2) facts.op = reader.string();
+    else if (field === 3) facts.inputs.push(reader.string());
+    else if (field === 5) {
+      fields(reader, messageEnd(reader), (entryField, entryWire) => {
+        if (entryField !== 2 || entryWire !== WIRE_LENGTH_DELIMITED) return false;
+        readAttrValue(reader, messageEnd(reader), facts.functions);
+        return true;
+      });
+    } else return false;
+    return true;
+  });
+  return { name, facts };
+}
+
+/** FunctionDef: signature 1 (OpDef, name 1), node_def 3. */
+function readFunction(reader: protobuf.Reader, end: number, into: Map<string, NodeFacts[]>): void {
+  let name = '';
+  const nodes: NodeFacts[] = [];
+  fields(reader, end, (field, wire) => {
+    if (wire !== WIRE_LENGTH_DELIMITED) return false;
+    if (field === 1) {
+      fields(reader, messageEnd(reader), (sigField, sigWire) => {
+        if (sigField !== 1 || sigWire !== WIRE_LENGTH_DELIMITED) return false;
+        name = reader.string();
+        return true;
+      });
+    } else if (field === 3) nodes.push(readNode(reader, messageEnd(reader)).facts);
+    else return false;
+    return true;
+  });
+  into.set(name, nodes);
+}
+
+/** GraphDef: node 1, library 2 (FunctionDefLibrary: function 1). */
+function readGraph(graphDef: Uint8Array): GraphFacts {
+  const reader = protobuf.Reader.create(graphDef);
+  const graph: GraphFacts = { nodes: new Map(), functions: new Map() };
+  fields(reader, graphDef.length, (field, wire) => {
+    if (wire !== WIRE_LENGTH_DELIMITED) return false;
+    if (field === 1) {
+      const { name, facts } = readNode(reader, messageEnd(reader));
+      graph.nodes.set(name, facts);
+    } else if (field === 2) {
+      fields(reader, messageEnd(reader), (libField, libWire) => {
+        if (libField !== 1 || libWire !== WIRE_LENGTH_DELIMITED) return false;
+        readFunction(reader, messageEnd(reader), graph.functions);
+        return true;
+      });
+    } else return false;
+    return true;
+  });
+  return graph;
+}
+
+/** "^ctrl", "x:1", "x" → "x" (a graph node's name from one of its consumers' input strings). */
+function producerOf(input: string): string {
+  const name = input.startsWith('^') ? input.slice(1) : input;
+  const colon = name.indexOf(':');
+  return colon < 0 ? name : name.slice(0, colon);
+}
+
+/**
+ * Op types a run of the given tensors can execute: the graph nodes they depend on, and every node
+ * of each function those nodes call (a node whose op is a library function calls it too).
+ */
+export function reachableOps(graphDef: Uint8Array, tensorNames: readonly string[]): Set<string> {
+  const graph = readGraph(graphDef);
+  const ops = new Set<string>();
+  const seenNodes = new Set<string>();
+  const seenFunctions = new Set<string>();
+  const pendingFunctions: string[] = [];
+  const visit = (node: NodeFacts): void => {
+    if (graph.functions.has(node.op)) pendingFunctions.push(node.op);
+    else ops.add(node.op);
+    pendingFunctions.push(...node.functions);
+  };
+  const pendingNodes = tensorNames.map(producerOf);
+  while (pendingNodes.length > 0) {
+    const name = pendingNodes.pop()!;
+    if (seenNodes.has(name)) continue;
+    seenNodes.add(name);
+    const node = graph.nodes.get(name);
+    if (!node) continue;
+    visit(node);
+    for (const input of node.inputs) pendingNodes.push(producerOf(input));
+  }
+  while (pendingFunctions.length > 0) {
+    const name = pendingFunctions.pop()!;
+    if (seenFunctions.has(name)) continue;
+    seenFunctions.add(name);
+    // A function the library lacks is resolved by TF at run time: count it as unknown.
+    const nodes = graph.functions.get(name);
+    if (!nodes) ops.add(name);
+    else for (const node of nodes) visit(node);
+  }
+  return ops;
+}
+
+export interface OpRegistry {
+  registered: Set<string>;
+  stateful: Set<string>;
+}
+
+/** OpList: op 1 (OpDef: name 1, is_stateful 17) — every op TF registers, and which are stateful. */
+export function readOpRegistry(opList: Uint8Array): OpRegistry {
+  const reader = protobuf.Reader.create(opList);
+  const registry: OpRegistry = { registered: new Set(), stateful: new Set() };
+  fields(reader, opList.length, (field, wire) => {
+    if (field !== 1 || wire !== WIRE_LENGTH_DELIMITED) return false;
+    let name = '';
+    let isStateful = false;
+    fields(reader, messageEnd(reader), (opField, opWire) => {
+      if (opField === 1 && opWire === WIRE_LENGTH_DELIMITED) name = reader.string();
+      else if (opField === 17 && opWire === 0) isStateful = reader.bool();
+      else return false;
+      return true;
+    });
+    registry.registered.add(name);
+    if (isStateful) registry.stateful.add(name);
+    return true;
+  });
+  return registry;
+}
+
+/**
+ * The reached ops that make a run on made-up inputs unsafe: stateful ones other than reads, and
+ * ops TF does not register (custom ops, or functions missing from the library).
+ */
+export function stateChangingOps(reached: ReadonlySet<string>, registry: OpRegistry): string[] {
+  return [...reached]
+    .filter((op) => !registry.registered.has(op) || (registry.stateful.has(op) && !READ_ONLY_STATEFUL.has(op)))
+    .sort();
+}
