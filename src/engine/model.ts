@@ -115,6 +115,8 @@ interface PreparedSignature {
   index: number;
   info: SignatureInfo;
   inputKeys: string[];
+  /** "input 'x'" for each input key: error-message prefixes built once, not per call. */
+  inputLabels: Record<string, string>;
   inputEndpoints: number[];
   outputKeys: string[];
   outputEndpoints: Map<string, number>;
@@ -287,7 +289,7 @@ export class Model {
       const spec = Object.hasOwn(sig.info.inputs, key) ? sig.info.inputs[key] : undefined;
       if (!spec) throw unknownInput(key, sig);
       if (!spec.dtype) throw unsupportedDtype(key, spec);
-      tensors[key] = toTensor(inputs[key]!, spec.dtype, `input '${key}'`);
+      tensors[key] = toTensor(inputs[key]!, spec.dtype, sig.inputLabels[key]!);
     }
     return tensors;
   }
@@ -382,6 +384,7 @@ function prepareSignature(name: string, index: number, raw: NativeSignature): Pr
     index,
     info: { methodName: raw.methodName, inputs, outputs },
     inputKeys,
+    inputLabels: Object.fromEntries(inputKeys.map((k) => [k, `input '${k}'`])),
     inputEndpoints: inputKeys.map((k) => raw.inputs[k]!.endpoint),
     outputKeys,
     outputEndpoints: new Map(outputKeys.map((k) => [k, raw.outputs[k]!.endpoint])),
@@ -405,7 +408,7 @@ function validateInputs(inputs: Readonly<Record<string, Tensor>>, sig: PreparedS
     if (tensor.dtype !== spec.dtype) {
       throw invalidArgument(`input '${key}' expects dtype ${spec.dtype} but got ${tensor.dtype}`);
     }
-    assertConsistent(tensor, `input '${key}'`);
+    assertConsistent(tensor, sig.inputLabels[key]!);
     if (checkShapes && !shapeCompatible(spec.shape, tensor.shape)) {
       throw invalidArgument(
         `input '${key}' expects shape ${formatShape(spec.shape)} but got ${formatShape(tensor.shape)}`,
