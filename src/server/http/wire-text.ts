@@ -28,26 +28,91 @@ export const STATUS_TEXT: Record<number, string> = {
  * Fixed strings handed to uWebSockets.js on every request (header names, status lines, content
  * types) are passed as bytes: uWS.js turns a JS string argument into UTF-8 through a
  * String::Utf8Value, a malloc + copy + free per argument (~10 per request; v8::String::Utf8Length
- * / WriteUtf8 and malloc / free were ~4 % of a tiny predict's CPU under `perf`), while a Buffer is
- * read in place. The node:http fallback gets the strings (it calls toString on the rest).
+ * / WriteUtf8 and malloc / free were ~4 % of a tiny predict's CPU under `perf`), while bytes are
+ * read in place. The bytes are whole ArrayBuffers, not Buffers: for a view the package's binding
+ * also asks for its buffer (ArrayBufferView::Buffer → JSTypedArray::GetBuffer) and its offset
+ * before GetBackingStore, ~80 instructions more per argument (callgrind, ~8 arguments per tiny
+ * predict); jetserve's own build reads either with Data(). The node:http fallback gets the
+ * strings (it calls toString on the rest).
  */
 export interface WireText {
-  contentType: string | Buffer;
-  contentEncoding: string | Buffer;
-  contentLength: string | Buffer;
-  inferenceHeaderLength: string | Buffer;
-  requestId: string | Buffer;
-  contentTypeOut: string | Buffer;
+  contentType: string | ArrayBuffer;
+  contentEncoding: string | ArrayBuffer;
+  contentLength: string | ArrayBuffer;
+  inferenceHeaderLength: string | ArrayBuffer;
+  requestId: string | ArrayBuffer;
+  contentTypeOut: string | ArrayBuffer;
   /** A status line ("200 OK"). */
-  status(status: number): string | Buffer;
+  status(status: number): string | ArrayBuffer;
   /** A header name or value that is one of a few fixed strings (content types). */
-  fixed(text: string): string | Buffer;
+  fixed(text: string): string | ArrayBuffer;
+  /**
+   * Native engine only (undefined on the fallback): the status line and the Content-Type header
+   * as one writeStatus argument ("200 OK\r\nContent-Type: application/json"). uWS writes
+   * `HTTP/1.1 <argument>\r\n`, so the bytes on the wire are those of writeStatus + writeHeader,
+   * one binding call (and two argument conversions) fewer per response.
+   */
+  head: ((status: number, contentType: string) => ArrayBuffer) | undefined;
+  /**
+   * Native engine only: head()'s text followed by `\r\nx-request-id: `, to which a response
+   * appends its request id (1 to 128 visible ASCII characters: request-id.ts), so the status
+   * line, Content-Type and x-request-id go out in one writeStatus argument. The id is a new string
+   * per request either way; as its own writeHeader it cost a binding call and a header-name
+   * argument more.
+   */
+  headWithRequestId: ((status: number, contentType: string) => string) | undefined;
 }
 
+/** The latin1 bytes of `text` in an ArrayBuffer of their own (Buffer.from would slice its pool). */
+function bytesOf(text: string): ArrayBuffer {
+  const bytes = new Uint8Array(text.length);
+  for (let i = 0; i < text.length; i++) bytes[i] = text.charCodeAt(i) & 0xff;
+  return bytes.buffer;
+}
+
+const JSON_TYPE = 'application/json';
+
+/** Content types whose heads are cached (they are a few constants; others are built each time). */
+const MAX_CACHED_TYPES = 64;
+
 function wireText(asBytes: boolean): WireText {
-  const statusLines = new Map<number, string | Buffer>();
-  const fixed = new Map<string, string | Buffer>();
-  const enc = (text: string) => (asBytes ? Buffer.from(text, 'latin1') : text);
+  const statusLines = new Map<number, string | ArrayBuffer>();
+  const fixed = new Map<string, string | ArrayBuffer>();
+  const enc = (text: string) => (asBytes ? bytesOf(text) : text);
+  const statusLine = (status: number) => `${status} ${STATUS_TEXT[status] ?? 'Unknown'}`;
+  // content type → heads by status (a sparse array: statuses are a few small integers)
+  const heads = new Map<string, ArrayBuffer[]>();
+  let jsonHeads: ArrayBuffer[] | undefined;
+  const head = (status: number, contentType: string): ArrayBuffer => {
+    let byStatus = contentType === JSON_TYPE ? jsonHeads : heads.get(contentType);
+    if (byStatus === undefined) {
+      byStatus = [];
+      if (contentType === JSON_TYPE) jsonHeads = byStatus;
+      else if (heads.size < MAX_CACHED_TYPES) heads.set(contentType, byStatus);
+    }
+    let bytes = byStatus[status];
+    if (bytes === undefined) {
+      bytes = bytesOf(`${statusLine(status)}\r\nContent-Type: ${contentType}`);
+      byStatus[status] = bytes;
+    }
+    return bytes;
+  };
+  const idHeads = new Map<string, string[]>();
+  let jsonIdHeads: string[] | undefined;
+  const headWithRequestId = (status: number, contentType: string): string => {
+    let byStatus = contentType === JSON_TYPE ? jsonIdHeads : idHeads.get(contentType);
+    if (byStatus === undefined) {
+      byStatus = [];
+      if (contentType === JSON_TYPE) jsonIdHeads = byStatus;
+      else if (idHeads.size < MAX_CACHED_TYPES) idHeads.set(contentType, byStatus);
+    }
+    let text = byStatus[status];
+    if (text === undefined) {
+      text = `${statusLine(status)}\r\nContent-Type: ${contentType}\r\n${REQUEST_ID_HEADER}: `;
+      byStatus[status] = text;
+    }
+    return text;
+  };
   return {
     contentType: enc('content-type'),
     contentEncoding: enc('content-encoding'),
@@ -58,7 +123,7 @@ function wireText(asBytes: boolean): WireText {
     status(status) {
       let line = statusLines.get(status);
       if (line === undefined) {
-        line = enc(`${status} ${STATUS_TEXT[status] ?? 'Unknown'}`);
+        line = enc(statusLine(status));
         statusLines.set(status, line);
       }
       return line;
@@ -72,6 +137,8 @@ function wireText(asBytes: boolean): WireText {
       }
       return b;
     },
+    head: asBytes ? head : undefined,
+    headWithRequestId: asBytes ? headWithRequestId : undefined,
   };
 }
 
