@@ -108,9 +108,18 @@ interface PostRoute {
 const postRoutes = new Map<string, PostRoute>();
 const POST_ROUTES_MAX = 1024;
 
+/** The URL parsed last and its route: a client posting to one URL skips the map's hashing. */
+let lastPostUrl = '';
+let lastPostRoute: PostRoute | undefined;
+
 function postRoute(ex: Exchange): PostRoute | undefined {
+  if (ex.url === lastPostUrl) return lastPostRoute;
   const cached = postRoutes.get(ex.url);
-  if (cached) return cached;
+  if (cached) {
+    lastPostUrl = ex.url;
+    lastPostRoute = cached;
+    return cached;
+  }
   const m = POST_RE.exec(ex.url);
   // the verb matches case-insensitively but dispatches on the lowercase spelling only
   if (!m || !['predict', 'classify', 'regress'].includes(m[4]!)) {
@@ -123,6 +132,8 @@ function postRoute(ex: Exchange): PostRoute | undefined {
   const route: PostRoute = { spec: Object.freeze(spec), verb: verb as Verb };
   if (postRoutes.size >= POST_ROUTES_MAX) postRoutes.clear();
   postRoutes.set(ex.url, route);
+  lastPostUrl = ex.url;
+  lastPostRoute = route;
   return route;
 }
 
@@ -168,6 +179,8 @@ function parseSpec(ex: Exchange, rawName: string, rawVersion?: string, rawLabel?
 
 /** JSON (TF Serving never checks Content-Type, so curl -d's form type counts) or FlatBuffers. */
 function bodyKind(ex: Exchange, verb: Verb): 'json' | 'flatbuffers' | HttpError {
+  // the usual values, without mediaType's trim and toLowerCase
+  if (ex.contentType === JSON_CONTENT_TYPE || ex.contentType === '') return 'json';
   const type = mediaType(ex.contentType);
   if (type === FLATBUFFERS_CONTENT_TYPE) {
     if (verb !== 'predict') {
