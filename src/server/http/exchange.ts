@@ -8,6 +8,7 @@
 // 504 (model still running). Responding is idempotent: the first response wins, later ones (a
 // run finishing after its timeout) are dropped.
 
+import { performance } from 'node:perf_hooks';
 import { promisify } from 'node:util';
 import { gunzip, inflate } from 'node:zlib';
 import { encodeErrorBody } from '../../wire/json/tfserving.js';

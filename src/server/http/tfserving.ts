@@ -3,6 +3,7 @@
 // formats themselves live in the codecs (TF-JSON, FlatBuffers); this module routes, picks the
 // codec from the Content-Type, resolves the servable and writes TF Serving's error bodies.
 
+import { performance } from 'node:perf_hooks';
 import { allocAligned } from '../../engine/native.js';
 import { JetserveError } from '../../errors.js';
 import { checkPredictSignature } from '../../models/example-methods.js';
