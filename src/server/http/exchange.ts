@@ -493,7 +493,7 @@ export class Exchange implements TimedEntry<Exchange> {
   private writeHeadWithRequestId(status: number, contentType: string): void {
     const text = this.text;
     if (text.headWithRequestId !== undefined) {
-      this.res.writeStatus(text.headWithRequestId(status, contentType) + this.requestId);
+      this.res.writeStatus(text.headWithRequestId(status, contentType, this.requestId));
     } else {
       this.writeHead(status, contentType);
       this.res.writeHeader(text.requestId, this.requestId);

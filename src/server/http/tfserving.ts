@@ -268,7 +268,8 @@ function predictJsonInline(ex: Exchange, ctx: HttpContext, spec: ModelSpec, reco
       const answer = (outputs: Record<string, Tensor>) => {
         let streaming: Promise<void> | undefined;
         try {
-          const small = encodeTfPredictSmall(outputs, request);
+          // native uWS copies the body inside send(): the writer's transient bytes will do
+          const small = encodeTfPredictSmall(outputs, request, ctx.engine.native);
           if (small !== undefined) {
             ex.send(200, JSON_CONTENT_TYPE, small);
           } else {

@@ -54,13 +54,13 @@ export interface WireText {
    */
   head: ((status: number, contentType: string) => ArrayBuffer) | undefined;
   /**
-   * Native engine only: head()'s text followed by `\r\nx-request-id: `, to which a response
-   * appends its request id (1 to 128 visible ASCII characters: request-id.ts), so the status
-   * line, Content-Type and x-request-id go out in one writeStatus argument. The id is a new string
-   * per request either way; as its own writeHeader it cost a binding call and a header-name
-   * argument more.
+   * Native engine only: head()'s text, `\r\nx-request-id: ` and the request id (1 to 128 visible
+   * ASCII characters: request-id.ts), so the status line, Content-Type and x-request-id go out in
+   * one writeStatus argument. The bytes are a view of memory the next call overwrites (uWS copies
+   * them at once): the id is copied in as character codes, where a string argument (the head +
+   * the id) cost a concatenation, its flattening and the binding's UTF-8 conversion per response.
    */
-  headWithRequestId: ((status: number, contentType: string) => string) | undefined;
+  headWithRequestId: ((status: number, contentType: string, requestId: string) => Uint8Array | string) | undefined;
 }
 
 /** The latin1 bytes of `text` in an ArrayBuffer of their own (Buffer.from would slice its pool). */
@@ -71,6 +71,10 @@ function bytesOf(text: string): ArrayBuffer {
 }
 
 const JSON_TYPE = 'application/json';
+
+/** headWithRequestId's memory, and views of it by length (made once each). */
+const headScratch = new Uint8Array(1024);
+const headViews: (Uint8Array | undefined)[] = [];
 
 /** Content types whose heads are cached (they are a few constants; others are built each time). */
 const MAX_CACHED_TYPES = 64;
@@ -97,21 +101,31 @@ function wireText(asBytes: boolean): WireText {
     }
     return bytes;
   };
-  const idHeads = new Map<string, string[]>();
-  let jsonIdHeads: string[] | undefined;
-  const headWithRequestId = (status: number, contentType: string): string => {
+  const idHeads = new Map<string, Uint8Array[]>();
+  let jsonIdHeads: Uint8Array[] | undefined;
+  const headWithRequestId = (status: number, contentType: string, requestId: string): Uint8Array | string => {
     let byStatus = contentType === JSON_TYPE ? jsonIdHeads : idHeads.get(contentType);
     if (byStatus === undefined) {
       byStatus = [];
       if (contentType === JSON_TYPE) jsonIdHeads = byStatus;
       else if (idHeads.size < MAX_CACHED_TYPES) idHeads.set(contentType, byStatus);
     }
-    let text = byStatus[status];
-    if (text === undefined) {
-      text = `${statusLine(status)}\r\nContent-Type: ${contentType}\r\n${REQUEST_ID_HEADER}: `;
-      byStatus[status] = text;
+    let prefix = byStatus[status];
+    if (prefix === undefined) {
+      prefix = new Uint8Array(bytesOf(`${statusLine(status)}\r\nContent-Type: ${contentType}\r\n${REQUEST_ID_HEADER}: `));
+      byStatus[status] = prefix;
     }
-    return text;
+    const n = prefix.length + requestId.length;
+    // a content type too long for the scratch memory: the same text as a string
+    if (n > headScratch.length) return `${String.fromCharCode(...prefix)}${requestId}`;
+    headScratch.set(prefix, 0);
+    for (let i = 0, at = prefix.length; i < requestId.length; i++, at++) headScratch[at] = requestId.charCodeAt(i);
+    let view = headViews[n];
+    if (view === undefined) {
+      view = new Uint8Array(headScratch.buffer, 0, n);
+      headViews[n] = view;
+    }
+    return view;
   };
   return {
     contentType: enc('content-type'),
