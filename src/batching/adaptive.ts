@@ -27,6 +27,7 @@
 //     judges a trial lasts ≥ 200 ms; a violation halves it;
 //   - the samples of a window are dropped after every decision, so each judges the setting in force.
 
+import { performance } from 'node:perf_hooks';
 import type { BatchingParameters } from './parameters.js';
 
 /** Share of the target the batcher's own p99 may use (the rest is decode, encode, network). */

@@ -29,6 +29,8 @@
 // The wait costs at most a few % of one slot's time, while the other batch keeps the cores busy (one
 // ResNet50 batch alone already runs on both: TF's intra-op pool has a thread per core).
 
+import { performance } from 'node:perf_hooks';
+
 /** A hold is at most this share of the queue's measured batch time. */
 export const HOLD_SHARE_OF_COST = 0.05;
 /** A hold never lasts longer than this (ms), however slow the model. */

@@ -3,6 +3,7 @@
 // (batch_timeout_micros) and hands out the next batch (at most max_batch_size rows; an oversized
 // request goes alone); requests whose deadline passed leave without running.
 
+import { performance } from 'node:perf_hooks';
 import type { BatchingParameters } from './parameters.js';
 import { QUEUED, TAKEN, type Task } from './task.js';
 

@@ -4,6 +4,7 @@
 // of one event-loop turn into one batch while slots are busy, and fails queued requests at their
 // deadlines with one timer.
 
+import { performance } from 'node:perf_hooks';
 import { availableParallelism } from 'node:os';
 import { engineInfo } from '../engine/info.js';
 import { asJetserveError, JetserveError } from '../errors.js';

@@ -3,9 +3,10 @@
 // queue limit max_enqueued_batches × max_batch_size when it applies), plans which group a request joins (the batchability of
 // its inputs and output filter), and keeps the queue's accounting as tasks leave.
 
+import { performance } from 'node:perf_hooks';
 import type { Model } from '../engine/model.js';
 import type { SignatureInfo } from '../engine/signature.js';
-import { assertConsistent, type Tensor } from '../engine/tensor.js';
+import { assertConsistent, elementCount, valueCount, type Tensor } from '../engine/tensor.js';
 import { asJetserveError, JetserveError } from '../errors.js';
 import { AdaptiveBatchController } from './adaptive.js';
 import { BatchRunner } from './batch-run.js';
@@ -218,21 +219,27 @@ export class SignatureQueue implements GroupQueue {
 
   /** Rows of a request and the group it joins (the solo group when it cannot share a run). */
   private plan(inputs: Readonly<Record<string, Tensor>>, outputs: readonly string[] | undefined): { rows: number; group: Group } {
-    const solo = { rows: Math.max(1, leadingDim(inputs)), group: this.solo };
-    if (!this.inputsBatchable) return solo;
+    if (!this.inputsBatchable) return this.soloPlan(inputs);
     const outputsKey = outputs === undefined ? '*' : outputs.join('\u0001');
-    if (!this.outputsCanSplit(outputsKey, outputs)) return solo;
+    if (!this.outputsCanSplit(outputsKey, outputs)) return this.soloPlan(inputs);
     let rows = -1;
     for (const k of this.inputKeys) {
       const t = inputs[k]!;
-      if (t.shape.length === 0) return solo;
+      if (t.shape.length === 0) return this.soloPlan(inputs);
       if (rows === -1) rows = t.shape[0]!;
-      else if (t.shape[0] !== rows) return solo; // no common batch dimension
-      assertConsistent(t, `input '${k}'`);
+      else if (t.shape[0] !== rows) return this.soloPlan(inputs); // no common batch dimension
+      // the message (a template string per input) only when it is needed
+      if (t.data.length !== (t.dtype === 'string' ? elementCount(t.shape) : valueCount(t.dtype, t.shape))) {
+        assertConsistent(t, `input '${k}'`);
+      }
     }
-    if (rows <= 0) return solo;
+    if (rows <= 0) return this.soloPlan(inputs);
     const group = this.sameGroupAsLast(inputs, outputsKey) ?? this.groupOf(inputs, outputsKey);
     return { rows, group };
+  }
+
+  private soloPlan(inputs: Readonly<Record<string, Tensor>>): { rows: number; group: Group } {
+    return { rows: Math.max(1, leadingDim(inputs)), group: this.solo };
   }
 
   /**

@@ -43,6 +43,23 @@ describe('node:http fallback (UWS_USE_FALLBACK=1)', () => {
     expect(missing.status).toBe(404);
   });
 
+  it('responses carry one Content-Type and one x-request-id; PUT and DELETE reach the server', async () => {
+    const post = await fetch(`${srv.base}/v1/models/half_plus_two:predict`, {
+      method: 'POST',
+      headers: { 'x-request-id': 'fb-1' },
+      body: '{"instances": [1.0]}',
+    });
+    expect(post.headers.get('content-type')).toBe('application/json');
+    expect(post.headers.get('x-request-id')).toBe('fb-1');
+    expect(await post.json()).toEqual({ predictions: [2.5] });
+    const put = await fetch(`${srv.base}/v1/models/half_plus_two`, { method: 'PUT', body: '{}' });
+    expect(put.status).toBe(400);
+    expect(((await put.json()) as { error: string }).error).toBe('Malformed request: PUT /v1/models/half_plus_two');
+    const del = await fetch(`${srv.base}/nowhere`, { method: 'DELETE' });
+    expect(del.status).toBe(404);
+    expect(del.headers.get('x-request-id')).toMatch(/^[0-9a-f]{16}-[0-9a-f]+$/);
+  });
+
   it('a large response is written completely (no tryEnd in the shim)', async () => {
     const n = 200_000;
     const body = `{"inputs": [${Array.from({ length: n }, (_, i) => `${i}.0`).join(',')}]}`;

@@ -8,7 +8,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { formatFloat32 } from '../../src/wire/json/writer.js';
+import { formatFloat32, writeFloat32 } from '../../src/wire/json/writer.js';
+import { encodePredictResponse, predictResponseBytes } from '../../src/wire/json/tfserving.js';
 import { encodePredictResponseNative, nativeJsonAvailable } from '../../src/wire/json/native.js';
 import type { Tensor } from '../../src/engine/tensor.js';
 
@@ -151,5 +152,57 @@ describe.skipIf(!nativeJsonAvailable())('float32 text (TF Serving: %.6g, else %.
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('float32 text as bytes (writeFloat32, predictResponseBytes: the tiny REST answer)', () => {
+  const f32 = new Float32Array(1);
+  const u32 = new Uint32Array(f32.buffer);
+  const out = new Uint8Array(32);
+  const bytesOf = (v: number) => Buffer.from(out.subarray(0, writeFloat32(out, 0, v))).toString('latin1');
+
+  it('writes formatFloat32 for the expected texts and 400,000 sampled bit patterns', () => {
+    for (const [bits, text] of EXPECTED) {
+      u32[0] = bits;
+      expect(bytesOf(f32[0]!)).toBe(text);
+    }
+    const mismatches: string[] = [];
+    let seed = 0x2545f491;
+    for (let i = 0; i < 400_000 && mismatches.length < 10; i++) {
+      seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0;
+      // half random bit patterns, half values in the fixed-notation range [1e-4, 1e6)
+      if (i % 2 === 0) u32[0] = seed;
+      else f32[0] = ((seed / 2 ** 32) - 0.5) * 10 ** ((seed % 11) - 4);
+      const v = f32[0]!;
+      if (bytesOf(v) !== formatFloat32(v)) mismatches.push(`0x${u32[0]!.toString(16)}: ${bytesOf(v)} vs ${formatFloat32(v)}`);
+    }
+    expect(mismatches).toEqual([]);
+  });
+
+  it('predictResponseBytes is encodePredictResponse for the shapes it writes, and nothing else', () => {
+    const text = (b: Uint8Array | undefined) => (b === undefined ? undefined : Buffer.from(b).toString('latin1'));
+    let seed = 7;
+    const value = () => {
+      seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0;
+      u32[0] = seed;
+      return seed % 3 === 0 ? f32[0]! : Math.fround((seed / 2 ** 32 - 0.5) * 100);
+    };
+    for (const shape of [[1], [3], [1, 3], [2, 4], [8, 8], [64], [0], [0, 3], [4, 0]]) {
+      const count = shape.reduce((a, b) => a * b, 1);
+      const outputs = { y: { dtype: 'float32', shape, data: Float32Array.from({ length: count }, value) } as Tensor };
+      const bytes = predictResponseBytes(outputs, 'row');
+      expect(text(bytes)).toBe(encodePredictResponse(outputs, 'row'));
+    }
+    // the bytes are a view the next call overwrites
+    const first = predictResponseBytes({ y: { dtype: 'float32', shape: [1], data: Float32Array.of(1.5) } }, 'row')!;
+    predictResponseBytes({ y: { dtype: 'float32', shape: [1], data: Float32Array.of(2.5) } }, 'row');
+    expect(text(first)).toBe('{"predictions": [2.5]}');
+    const y = { dtype: 'float32', shape: [1, 2], data: Float32Array.of(1, 2) } as Tensor;
+    expect(predictResponseBytes({ y }, 'columnar')).toBeUndefined();
+    expect(predictResponseBytes({ y, z: y }, 'row')).toBeUndefined();
+    expect(predictResponseBytes({ y: { dtype: 'float32', shape: [65], data: new Float32Array(65) } }, 'row')).toBeUndefined();
+    expect(predictResponseBytes({ y: { dtype: 'float32', shape: [2, 2], data: new Float32Array(3) } }, 'row')).toBeUndefined();
+    expect(predictResponseBytes({ y: { dtype: 'float64', shape: [1], data: Float64Array.of(1) } }, 'row')).toBeUndefined();
+    expect(predictResponseBytes({ y: { dtype: 'float32', shape: [1, 1, 1], data: Float32Array.of(1) } }, 'row')).toBeUndefined();
   });
 });

@@ -36,6 +36,7 @@ import {
   decodePredictRequest,
   encodeClassifyResponse,
   encodePredictResponse,
+  predictResponseBytes,
   encodeRegressResponse,
   examplesTensor,
   predictResponseChunks,
@@ -134,13 +135,19 @@ export function encodeTfPredictChunks(
 /**
  * The predict response as one string when its outputs are small enough for the TypeScript writer
  * (encodeTfPredictChunks' choice for them), else undefined: a tiny answer skips the chunk
- * iterator (an array, its iterator and two next() results per request).
+ * iterator (an array, its iterator and two next() results per request). `transientBytes`: the
+ * answers predictResponseBytes writes come as bytes the next call overwrites (for a writer that
+ * copies them at once: native uWS).
  */
-export function encodeTfPredictSmall(outputs: Record<string, Tensor>, request: TfPredictRequest): string | undefined {
+export function encodeTfPredictSmall(outputs: Record<string, Tensor>, request: TfPredictRequest, transientBytes = false): string | Uint8Array | undefined {
   let total = 0;
   for (const key in outputs) total += elementCount(outputs[key]!.shape);
   if (total > NATIVE_ENCODE_MIN_ELEMENTS && useNative()) return undefined;
   if (total > SMALL_RESPONSE_ELEMENTS) return undefined;
+  if (transientBytes) {
+    const bytes = predictResponseBytes(outputs, request.format);
+    if (bytes !== undefined) return bytes;
+  }
   return encodePredictResponse(outputs, request.format);
 }
 

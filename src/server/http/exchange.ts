@@ -8,6 +8,7 @@
 // 504 (model still running). Responding is idempotent: the first response wins, later ones (a
 // run finishing after its timeout) are dropped.
 
+import { performance } from 'node:perf_hooks';
 import { promisify } from 'node:util';
 import { gunzip, inflate } from 'node:zlib';
 import { encodeErrorBody } from '../../wire/json/tfserving.js';
@@ -86,6 +87,9 @@ export const STREAM_CHUNK_BYTES = 256 * 1024;
 
 export type Headers = ReadonlyArray<readonly [string, string]>;
 
+/** The default of the `headers` parameters (a literal [] there is an allocation per call). */
+const NO_HEADERS: Headers = Object.freeze([]);
+
 export class Exchange implements TimedEntry<Exchange> {
   /** Lower-case method ("get", "post"). */
   readonly method: string;
@@ -129,10 +133,16 @@ export class Exchange implements TimedEntry<Exchange> {
     private readonly limits: ExchangeLimits,
     /** Called exactly once when the exchange is over (response fully written, or aborted). */
     private readonly onComplete: (ex: Exchange) => void,
+    /** The method when the route says it (server.ts: no getMethod call); else asked of `req`. */
+    method?: 'post' | 'get',
   ) {
-    // native uWS already answers in lower case; the fallback may not
-    const method = req.getMethod();
-    this.method = method === 'post' || method === 'get' ? method : method.toLowerCase();
+    if (method === undefined) {
+      // native uWS already answers in lower case; the fallback may not
+      const asked = req.getMethod();
+      this.method = asked === 'post' || asked === 'get' ? asked : asked.toLowerCase();
+    } else {
+      this.method = method;
+    }
     const url = req.getUrl();
     const q = url.indexOf('?'); // the fallback keeps the query string in getUrl()
     this.url = q === -1 ? url : url.slice(0, q);
@@ -293,7 +303,7 @@ export class Exchange implements TimedEntry<Exchange> {
     }
   }
 
-  sendJson(status: number, body: string | Uint8Array, headers: Headers = [], closeConnection = false): void {
+  sendJson(status: number, body: string | Uint8Array, headers: Headers = NO_HEADERS, closeConnection = false): void {
     this.send(status, JSON_TYPE, body, headers, closeConnection);
   }
 
@@ -308,18 +318,17 @@ export class Exchange implements TimedEntry<Exchange> {
   }
 
   /** Writes a complete response (corked; with backpressure when large). Dropped if already done. */
-  send(status: number, contentType: string, body: string | Uint8Array, headers: Headers = [], closeConnection = false): void {
+  send(status: number, contentType: string, body: string | Uint8Array, headers: Headers = NO_HEADERS, closeConnection = false): void {
     if (this.done) return;
     this.responded = true;
     this.status = status;
     this.clearTimer();
     const res = this.res;
     res.cork(() => {
-      res.writeStatus(this.text.status(status));
-      res.writeHeader(this.text.contentTypeOut, this.text.fixed(contentType));
+      this.writeHeadWithRequestId(status, contentType);
       this.writeCommonHeaders();
       for (const [k, v] of headers) res.writeHeader(k, v);
-      this.writeRequestHeaders(res);
+      if (this.trace) res.writeHeader('traceparent', this.trace.traceparent);
       // string length counts UTF-16 units: a long string is at least that many bytes
       if (this.limits.native && !closeConnection && body.length > BACKPRESSURE_THRESHOLD) {
         if (this.limits.closeConnections) res.writeHeader('Connection', 'close');
@@ -380,10 +389,9 @@ export class Exchange implements TimedEntry<Exchange> {
     this.limits.stats.streamed++;
     let writable = true;
     res.cork(() => {
-      res.writeStatus(this.text.status(status));
-      res.writeHeader(this.text.contentTypeOut, this.text.fixed(contentType));
+      this.writeHeadWithRequestId(status, contentType);
       this.writeCommonHeaders();
-      this.writeRequestHeaders(res);
+      if (this.trace) res.writeHeader('traceparent', this.trace.traceparent);
       if (this.limits.closeConnections) res.writeHeader('Connection', 'close');
       writable = res.write(firstChunk);
     });
@@ -415,7 +423,7 @@ export class Exchange implements TimedEntry<Exchange> {
    * backed up are dropped and counted, never buffered without bound: a stream's writer sends
    * snapshots, and a client that does not read simply misses some.
    */
-  openStream(status: number, contentType: string, headers: Headers = []): ResponseStream {
+  openStream(status: number, contentType: string, headers: Headers = NO_HEADERS): ResponseStream {
     const res = this.res;
     const closers: (() => void)[] = [];
     const stream: ResponseStream = {
@@ -463,12 +471,33 @@ export class Exchange implements TimedEntry<Exchange> {
       for (const c of closers) c();
     };
     res.cork(() => {
-      res.writeStatus(this.text.status(status));
-      res.writeHeader(this.text.contentTypeOut, this.text.fixed(contentType));
+      this.writeHead(status, contentType);
       this.writeCommonHeaders();
       for (const [k, v] of headers) res.writeHeader(k, v);
     });
     return stream;
+  }
+
+  /** The status line and Content-Type (one binding call on the native engine: WireText.head). */
+  private writeHead(status: number, contentType: string): void {
+    const text = this.text;
+    if (text.head !== undefined) {
+      this.res.writeStatus(text.head(status, contentType));
+    } else {
+      this.res.writeStatus(text.status(status));
+      this.res.writeHeader(text.contentTypeOut, text.fixed(contentType));
+    }
+  }
+
+  /** Status line, Content-Type and x-request-id: one binding call on the native engine (wire-text.ts). */
+  private writeHeadWithRequestId(status: number, contentType: string): void {
+    const text = this.text;
+    if (text.headWithRequestId !== undefined) {
+      this.res.writeStatus(text.headWithRequestId(status, contentType, this.requestId));
+    } else {
+      this.writeHead(status, contentType);
+      this.res.writeHeader(text.requestId, this.requestId);
+    }
   }
 
   private writeCommonHeaders(): void {
@@ -522,12 +551,6 @@ export class Exchange implements TimedEntry<Exchange> {
     });
   }
 
-  /** x-request-id, and the server span's traceparent when the request is traced. */
-  private writeRequestHeaders(res: HttpResponse): void {
-    res.writeHeader(this.text.requestId, this.requestId);
-    if (this.trace) res.writeHeader('traceparent', this.trace.traceparent);
-  }
-
   private clearTimer(): void {
     if (this.timeoutArmed) this.limits.timeouts.remove(this);
   }
@@ -571,15 +594,21 @@ export function errorBody(message: string): string {
   return encodeErrorBody(message);
 }
 
-/** Content-Length: undefined when absent, NaN unless all digits. */
-function parseContentLength(value: string): number | undefined {
+/**
+ * Content-Length: undefined when absent, NaN unless all digits. The value is summed while the
+ * digits are checked (exact up to 15 digits); Number(value) was a runtime call (StringToNumber)
+ * on every request with a body.
+ */
+export function parseContentLength(value: string): number | undefined {
   const n = value.length;
   if (n === 0) return undefined;
+  let sum = 0;
   for (let i = 0; i < n; i++) {
     const c = value.charCodeAt(i);
     if (c < 0x30 || c > 0x39) return NaN;
+    sum = sum * 10 + (c - 0x30);
   }
-  return Number(value);
+  return n <= 15 ? sum : Number(value);
 }
 
 function tooLarge(size: number, limit: number): string {

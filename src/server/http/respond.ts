@@ -3,6 +3,7 @@
 // With a RequestRecorder (monitoring on), the outcome is counted: OK with its latency, or the
 // error's canonical code.
 
+import { performance } from 'node:perf_hooks';
 import { asJetserveError, codeOfHttpStatus, JetserveError } from '../../errors.js';
 import { type RequestRecorder } from '../../observability/serving-metrics.js';
 import { Exchange, HttpError } from './exchange.js';

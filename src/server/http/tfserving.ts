@@ -3,6 +3,7 @@
 // formats themselves live in the codecs (TF-JSON, FlatBuffers); this module routes, picks the
 // codec from the Content-Type, resolves the servable and writes TF Serving's error bodies.
 
+import { performance } from 'node:perf_hooks';
 import { allocAligned } from '../../engine/native.js';
 import { JetserveError } from '../../errors.js';
 import { checkPredictSignature } from '../../models/example-methods.js';
@@ -108,9 +109,18 @@ interface PostRoute {
 const postRoutes = new Map<string, PostRoute>();
 const POST_ROUTES_MAX = 1024;
 
+/** The URL parsed last and its route: a client posting to one URL skips the map's hashing. */
+let lastPostUrl = '';
+let lastPostRoute: PostRoute | undefined;
+
 function postRoute(ex: Exchange): PostRoute | undefined {
+  if (ex.url === lastPostUrl) return lastPostRoute;
   const cached = postRoutes.get(ex.url);
-  if (cached) return cached;
+  if (cached) {
+    lastPostUrl = ex.url;
+    lastPostRoute = cached;
+    return cached;
+  }
   const m = POST_RE.exec(ex.url);
   // the verb matches case-insensitively but dispatches on the lowercase spelling only
   if (!m || !['predict', 'classify', 'regress'].includes(m[4]!)) {
@@ -123,6 +133,8 @@ function postRoute(ex: Exchange): PostRoute | undefined {
   const route: PostRoute = { spec: Object.freeze(spec), verb: verb as Verb };
   if (postRoutes.size >= POST_ROUTES_MAX) postRoutes.clear();
   postRoutes.set(ex.url, route);
+  lastPostUrl = ex.url;
+  lastPostRoute = route;
   return route;
 }
 
@@ -168,6 +180,8 @@ function parseSpec(ex: Exchange, rawName: string, rawVersion?: string, rawLabel?
 
 /** JSON (TF Serving never checks Content-Type, so curl -d's form type counts) or FlatBuffers. */
 function bodyKind(ex: Exchange, verb: Verb): 'json' | 'flatbuffers' | HttpError {
+  // the usual values, without mediaType's trim and toLowerCase
+  if (ex.contentType === JSON_CONTENT_TYPE || ex.contentType === '') return 'json';
   const type = mediaType(ex.contentType);
   if (type === FLATBUFFERS_CONTENT_TYPE) {
     if (verb !== 'predict') {
@@ -254,7 +268,8 @@ function predictJsonInline(ex: Exchange, ctx: HttpContext, spec: ModelSpec, reco
       const answer = (outputs: Record<string, Tensor>) => {
         let streaming: Promise<void> | undefined;
         try {
-          const small = encodeTfPredictSmall(outputs, request);
+          // native uWS copies the body inside send(): the writer's transient bytes will do
+          const small = encodeTfPredictSmall(outputs, request, ctx.engine.native);
           if (small !== undefined) {
             ex.send(200, JSON_CONTENT_TYPE, small);
           } else {

@@ -1,5 +1,7 @@
 // The request timeouts of one HTTP server (Exchange.armTimeout), under one timer.
 
+import { performance } from 'node:perf_hooks';
+
 /** What the list needs of an entry: its links, its deadline, and what to do when it passes. */
 export interface TimedEntry<T> {
   timeoutPrev: T | undefined;

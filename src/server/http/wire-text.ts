@@ -28,26 +28,105 @@ export const STATUS_TEXT: Record<number, string> = {
  * Fixed strings handed to uWebSockets.js on every request (header names, status lines, content
  * types) are passed as bytes: uWS.js turns a JS string argument into UTF-8 through a
  * String::Utf8Value, a malloc + copy + free per argument (~10 per request; v8::String::Utf8Length
- * / WriteUtf8 and malloc / free were ~4 % of a tiny predict's CPU under `perf`), while a Buffer is
- * read in place. The node:http fallback gets the strings (it calls toString on the rest).
+ * / WriteUtf8 and malloc / free were ~4 % of a tiny predict's CPU under `perf`), while bytes are
+ * read in place. The bytes are whole ArrayBuffers, not Buffers: for a view the package's binding
+ * also asks for its buffer (ArrayBufferView::Buffer → JSTypedArray::GetBuffer) and its offset
+ * before GetBackingStore, ~80 instructions more per argument (callgrind, ~8 arguments per tiny
+ * predict); jetserve's own build reads either with Data(). The node:http fallback gets the
+ * strings (it calls toString on the rest).
  */
 export interface WireText {
-  contentType: string | Buffer;
-  contentEncoding: string | Buffer;
-  contentLength: string | Buffer;
-  inferenceHeaderLength: string | Buffer;
-  requestId: string | Buffer;
-  contentTypeOut: string | Buffer;
+  contentType: string | ArrayBuffer;
+  contentEncoding: string | ArrayBuffer;
+  contentLength: string | ArrayBuffer;
+  inferenceHeaderLength: string | ArrayBuffer;
+  requestId: string | ArrayBuffer;
+  contentTypeOut: string | ArrayBuffer;
   /** A status line ("200 OK"). */
-  status(status: number): string | Buffer;
+  status(status: number): string | ArrayBuffer;
   /** A header name or value that is one of a few fixed strings (content types). */
-  fixed(text: string): string | Buffer;
+  fixed(text: string): string | ArrayBuffer;
+  /**
+   * Native engine only (undefined on the fallback): the status line and the Content-Type header
+   * as one writeStatus argument ("200 OK\r\nContent-Type: application/json"). uWS writes
+   * `HTTP/1.1 <argument>\r\n`, so the bytes on the wire are those of writeStatus + writeHeader,
+   * one binding call (and two argument conversions) fewer per response.
+   */
+  head: ((status: number, contentType: string) => ArrayBuffer) | undefined;
+  /**
+   * Native engine only: head()'s text, `\r\nx-request-id: ` and the request id (1 to 128 visible
+   * ASCII characters: request-id.ts), so the status line, Content-Type and x-request-id go out in
+   * one writeStatus argument. The bytes are a view of memory the next call overwrites (uWS copies
+   * them at once): the id is copied in as character codes, where a string argument (the head +
+   * the id) cost a concatenation, its flattening and the binding's UTF-8 conversion per response.
+   */
+  headWithRequestId: ((status: number, contentType: string, requestId: string) => Uint8Array | string) | undefined;
 }
 
+/** The latin1 bytes of `text` in an ArrayBuffer of their own (Buffer.from would slice its pool). */
+function bytesOf(text: string): ArrayBuffer {
+  const bytes = new Uint8Array(text.length);
+  for (let i = 0; i < text.length; i++) bytes[i] = text.charCodeAt(i) & 0xff;
+  return bytes.buffer;
+}
+
+const JSON_TYPE = 'application/json';
+
+/** headWithRequestId's memory, and views of it by length (made once each). */
+const headScratch = new Uint8Array(1024);
+const headViews: (Uint8Array | undefined)[] = [];
+
+/** Content types whose heads are cached (they are a few constants; others are built each time). */
+const MAX_CACHED_TYPES = 64;
+
 function wireText(asBytes: boolean): WireText {
-  const statusLines = new Map<number, string | Buffer>();
-  const fixed = new Map<string, string | Buffer>();
-  const enc = (text: string) => (asBytes ? Buffer.from(text, 'latin1') : text);
+  const statusLines = new Map<number, string | ArrayBuffer>();
+  const fixed = new Map<string, string | ArrayBuffer>();
+  const enc = (text: string) => (asBytes ? bytesOf(text) : text);
+  const statusLine = (status: number) => `${status} ${STATUS_TEXT[status] ?? 'Unknown'}`;
+  // content type → heads by status (a sparse array: statuses are a few small integers)
+  const heads = new Map<string, ArrayBuffer[]>();
+  let jsonHeads: ArrayBuffer[] | undefined;
+  const head = (status: number, contentType: string): ArrayBuffer => {
+    let byStatus = contentType === JSON_TYPE ? jsonHeads : heads.get(contentType);
+    if (byStatus === undefined) {
+      byStatus = [];
+      if (contentType === JSON_TYPE) jsonHeads = byStatus;
+      else if (heads.size < MAX_CACHED_TYPES) heads.set(contentType, byStatus);
+    }
+    let bytes = byStatus[status];
+    if (bytes === undefined) {
+      bytes = bytesOf(`${statusLine(status)}\r\nContent-Type: ${contentType}`);
+      byStatus[status] = bytes;
+    }
+    return bytes;
+  };
+  const idHeads = new Map<string, Uint8Array[]>();
+  let jsonIdHeads: Uint8Array[] | undefined;
+  const headWithRequestId = (status: number, contentType: string, requestId: string): Uint8Array | string => {
+    let byStatus = contentType === JSON_TYPE ? jsonIdHeads : idHeads.get(contentType);
+    if (byStatus === undefined) {
+      byStatus = [];
+      if (contentType === JSON_TYPE) jsonIdHeads = byStatus;
+      else if (idHeads.size < MAX_CACHED_TYPES) idHeads.set(contentType, byStatus);
+    }
+    let prefix = byStatus[status];
+    if (prefix === undefined) {
+      prefix = new Uint8Array(bytesOf(`${statusLine(status)}\r\nContent-Type: ${contentType}\r\n${REQUEST_ID_HEADER}: `));
+      byStatus[status] = prefix;
+    }
+    const n = prefix.length + requestId.length;
+    // a content type too long for the scratch memory: the same text as a string
+    if (n > headScratch.length) return `${String.fromCharCode(...prefix)}${requestId}`;
+    headScratch.set(prefix, 0);
+    for (let i = 0, at = prefix.length; i < requestId.length; i++, at++) headScratch[at] = requestId.charCodeAt(i);
+    let view = headViews[n];
+    if (view === undefined) {
+      view = new Uint8Array(headScratch.buffer, 0, n);
+      headViews[n] = view;
+    }
+    return view;
+  };
   return {
     contentType: enc('content-type'),
     contentEncoding: enc('content-encoding'),
@@ -58,7 +137,7 @@ function wireText(asBytes: boolean): WireText {
     status(status) {
       let line = statusLines.get(status);
       if (line === undefined) {
-        line = enc(`${status} ${STATUS_TEXT[status] ?? 'Unknown'}`);
+        line = enc(statusLine(status));
         statusLines.set(status, line);
       }
       return line;
@@ -72,6 +151,8 @@ function wireText(asBytes: boolean): WireText {
       }
       return b;
     },
+    head: asBytes ? head : undefined,
+    headWithRequestId: asBytes ? headWithRequestId : undefined,
   };
 }
 

@@ -163,8 +163,15 @@ function readTensor(
 ): number {
   const name = names[m[at]!]!;
   const rank = m[at + 1]!;
-  const shape: number[] = []; // packed small integers, as every shape (engine/tensor.ts shapeDim)
-  for (let d = 0; d < rank; d++) shape.push(shapeDim(m[at + 2 + d]!));
+  // packed small integers, as every shape (engine/tensor.ts shapeDim); ranks 1 and 2 (nearly every
+  // request) as literals, which need no growing
+  let shape: number[];
+  if (rank === 1) shape = [shapeDim(m[at + 2]!)];
+  else if (rank === 2) shape = [shapeDim(m[at + 2]!), shapeDim(m[at + 3]!)];
+  else {
+    shape = [];
+    for (let d = 0; d < rank; d++) shape.push(shapeDim(m[at + 2 + d]!));
+  }
   at += 2 + rank;
   const where = m[at]!;
   const offset = m[at + 1]!;
@@ -190,7 +197,9 @@ function readTensor(
       slab = b.jsonSlab();
       slabGeneration = m[1]!;
     }
-    data = new Ctor(slab!, offset, count);
+    // float32 by name: optimized code builds a known constructor's view inline, a variable one
+    // through the generic CreateTypedArray builtin
+    data = dtype === 'float32' ? new Float32Array(slab!, offset, count) : new Ctor(slab!, offset, count);
   } else {
     data = new Ctor(extras![where] as ArrayBuffer, offset, count);
   }

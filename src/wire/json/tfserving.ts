@@ -60,6 +60,7 @@ import {
 import {
   ChunkedText,
   formatFloat32,
+  writeFloat32,
   jsonString,
   jsonStringFromBytes,
   nestedList,
@@ -740,6 +741,69 @@ function float32Rows(data: Float32Array, shape: readonly number[]): string {
     s += ']';
   }
   return s + ']}';
+}
+
+/** Outputs of at most this many elements are written by predictResponseBytes. */
+const BYTES_MAX_ELEMENTS = 64;
+/** Its memory: ≤ 64 values of ≤ 16 bytes, their separators and brackets fit with room to spare. */
+const rowBytes = new Uint8Array(4096);
+/** Views of rowBytes by length (made once each): a response costs no typed array of its own. */
+const rowViews: (Uint8Array | undefined)[] = [];
+const PREDICTIONS_OPEN = Buffer.from('{"predictions": [', 'latin1');
+
+/**
+ * encodePredictResponse's text as bytes, for the tiny answers float32Rows writes (one float32
+ * output of shape [batch] or [batch, n], row format, ≤ 64 elements); undefined for anything else.
+ * The bytes are a view of memory the next call overwrites: hand them to a writer that copies at
+ * once (uWebSockets.js's end() inside cork). Against the string: no concatenations, no flattening
+ * of the result and no UTF-8 conversion in the binding (callgrind, tiny predict: see
+ * src/server/http/README.md).
+ */
+export function predictResponseBytes(outputs: Readonly<Record<string, Tensor>>, format: JsonFormat): Uint8Array | undefined {
+  if (format !== 'row') return undefined;
+  let t: Tensor | undefined;
+  for (const name in outputs) {
+    if (t !== undefined) return undefined;
+    t = outputs[name];
+  }
+  if (t === undefined || t.dtype !== 'float32' || (t.shape.length !== 1 && t.shape.length !== 2)) return undefined;
+  const data = t.data as Float32Array;
+  const batch = t.shape[0]!;
+  if (data.length > BYTES_MAX_ELEMENTS || data.length !== batch * (t.shape.length === 1 ? 1 : t.shape[1]!)) return undefined;
+  const out = rowBytes;
+  out.set(PREDICTIONS_OPEN, 0);
+  let at = PREDICTIONS_OPEN.length;
+  if (t.shape.length === 1) {
+    for (let r = 0; r < batch; r++) {
+      if (r > 0) at = comma(out, at);
+      at = writeFloat32(out, at, data[r]!);
+    }
+  } else {
+    const n = t.shape[1]!;
+    for (let r = 0, i = 0; r < batch; r++) {
+      if (r > 0) at = comma(out, at);
+      out[at++] = 0x5b; // [
+      for (let k = 0; k < n; k++, i++) {
+        if (k > 0) at = comma(out, at);
+        at = writeFloat32(out, at, data[i]!);
+      }
+      out[at++] = 0x5d; // ]
+    }
+  }
+  out[at++] = 0x5d; // ]
+  out[at++] = 0x7d; // }
+  let view = rowViews[at];
+  if (view === undefined) {
+    view = new Uint8Array(out.buffer, 0, at);
+    rowViews[at] = view;
+  }
+  return view;
+}
+
+function comma(out: Uint8Array, at: number): number {
+  out[at] = 0x2c;
+  out[at + 1] = 0x20;
+  return at + 2;
 }
 
 /** Row format: the batch size every output shares (dim 0). */

@@ -149,6 +149,84 @@ export function formatFloat32(v: number): string {
   return withPoint(s);
 }
 
+/** fixedDigits' result: the p-digit rounding and its decimals. */
+let fixedM = 0;
+let fixedK = 0;
+
+/**
+ * fixedFloat32's rounding without its text: 1 with the digits in fixedM and the decimals in fixedK,
+ * 0 when the rounding does not parse back to `a`, -1 when this path cannot say (as null there).
+ */
+function fixedDigits(a: number, x: number, p: number): number {
+  let k = p - 1 - x;
+  const scaled = a * POW10[k]!;
+  let m = Math.round(scaled);
+  if (m - scaled === 0.5 && m % 2 === 1) m--;
+  if (m < POW10[p - 1]!) return -1;
+  if (m >= POW10[p]!) {
+    if (x + 1 > 5) return -1;
+    m = POW10[p - 1]!;
+    k--;
+  }
+  if (Math.fround(m / POW10[k]!) !== a) return 0;
+  fixedM = m;
+  fixedK = k;
+  return 1;
+}
+
+/**
+ * formatFloat32(v) written as ASCII into `out` at `at`; returns the index after it. The usual
+ * values (fixed notation) go from the rounded integer to digits without the strings formatFloat32
+ * builds (String(m), two slices, a template); the rest copy formatFloat32's text. `out` needs
+ * room for 16 bytes.
+ */
+export function writeFloat32(out: Uint8Array, at: number, v: number): number {
+  const a = v < 0 ? -v : v;
+  if (a >= 1e-4 && a < 1e6) {
+    const x = decimalExponent(a);
+    let got = fixedDigits(a, x, 6);
+    if (got === 0) got = fixedDigits(a, x, 9);
+    if (got === 1) {
+      let m = fixedM;
+      let decimals = fixedK;
+      // trailing zeros of the fraction go (m < 10^9: exact integer arithmetic)
+      while (decimals > 0 && m % 10 === 0) {
+        m /= 10;
+        decimals--;
+      }
+      let len = 1;
+      while (len < 10 && m >= POW10[len]!) len++;
+      if (v < 0) out[at++] = 0x2d;
+      if (decimals >= len) {
+        out[at++] = 0x30;
+        out[at++] = 0x2e;
+        for (let z = decimals - len; z > 0; z--) out[at++] = 0x30;
+        return writeDigits(out, at, m, len);
+      }
+      at = writeDigits(out, at, Math.floor(m / POW10[decimals]!), len - decimals);
+      out[at++] = 0x2e;
+      if (decimals === 0) {
+        out[at++] = 0x30;
+        return at;
+      }
+      return writeDigits(out, at, m % POW10[decimals]!, decimals);
+    }
+  }
+  const text = formatFloat32(v);
+  for (let i = 0; i < text.length; i++) out[at++] = text.charCodeAt(i);
+  return at;
+}
+
+/** The `len` lowest decimal digits of n (zero-padded on the left), at `at`. */
+function writeDigits(out: Uint8Array, at: number, n: number, len: number): number {
+  for (let i = at + len - 1; i >= at; i--) {
+    const q = Math.floor(n / 10);
+    out[i] = 0x30 + (n - q * 10);
+    n = q;
+  }
+  return at + len;
+}
+
 /** A float64 value as TF Serving writes it. */
 export function formatFloat64(v: number): string {
   if (!Number.isFinite(v)) return nonFinite(v);
