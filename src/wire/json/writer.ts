@@ -98,18 +98,10 @@ for (let i = 0; i <= 22; i++) POW10.push(Number(`1e${i}`));
  * involved, which fit a double).
  */
 function fixedFloat32(a: number, x: number, p: number): string | undefined | null {
-  let k = p - 1 - x; // decimals
-  const scaled = a * POW10[k]!;
-  let m = Math.round(scaled);
-  if (m - scaled === 0.5 && m % 2 === 1) m--; // tie → even
-  if (m < POW10[p - 1]!) return null;
-  if (m >= POW10[p]!) {
-    // rounded up to a power of ten (0.0099999998 → 0.0100000): one decimal fewer, same p digits
-    if (x + 1 > 5) return null; // %g writes 1e+06 in exponent form
-    m = POW10[p - 1]!;
-    k--;
-  }
-  if (Math.fround(m / POW10[k]!) !== a) return undefined;
+  const got = fixedDigits(a, x, p);
+  if (got !== 1) return got === 0 ? undefined : null;
+  const m = fixedM;
+  const k = fixedK;
   let digits = String(m);
   // strip trailing zeros of the fraction
   let end = digits.length;
@@ -154,17 +146,19 @@ let fixedM = 0;
 let fixedK = 0;
 
 /**
- * fixedFloat32's rounding without its text: 1 with the digits in fixedM and the decimals in fixedK,
- * 0 when the rounding does not parse back to `a`, -1 when this path cannot say (as null there).
+ * The p-digit fixed-notation rounding of `a` (decimal exponent x): 1 with the digits in fixedM and
+ * the decimals in fixedK, 0 when the rounding does not parse back to `a`, -1 when this path
+ * cannot say (fixedFloat32 returns null then). fixedFloat32 and writeFloat32 both start here.
  */
 function fixedDigits(a: number, x: number, p: number): number {
-  let k = p - 1 - x;
+  let k = p - 1 - x; // decimals
   const scaled = a * POW10[k]!;
   let m = Math.round(scaled);
-  if (m - scaled === 0.5 && m % 2 === 1) m--;
+  if (m - scaled === 0.5 && m % 2 === 1) m--; // tie → even
   if (m < POW10[p - 1]!) return -1;
   if (m >= POW10[p]!) {
-    if (x + 1 > 5) return -1;
+    // rounded up to a power of ten (0.0099999998 → 0.0100000): one decimal fewer, same p digits
+    if (x + 1 > 5) return -1; // %g writes 1e+06 in exponent form
     m = POW10[p - 1]!;
     k--;
   }
