@@ -6,7 +6,8 @@
 //   small CNN (28×28 conv) batch 1: 22.2 vs 20.8;                   batch 8: 62.8 vs 79.7; 64: 338 vs 483
 // No rule on the graph's shape predicts the winner, so 'auto' measures: a model whose signature is
 // small enough to run inline is loaded a second time without the remapper, both sessions run the
-// default signature on zero inputs, alternating, at batch 1 and 16, and unfused is kept only when
+// default signature on zero inputs (through predict(), bursts of ≤ 200 µs between event-loop
+// turns), alternating, at batch 1 and 16, and unfused is kept only when
 // it wins at batch 1 and holds at 16 (the CNN above loses there).
 // Only graphs whose reachable ops change no state run on made-up inputs (graph-ops.ts); anything
 // else, and every model slower than the inline threshold, keeps TF's default without a second load.
@@ -53,7 +54,6 @@ export interface MeasurableModel {
   signature(name?: string): SignatureInfo;
   graphDef(): Uint8Array;
   predict(inputs: Record<string, Tensor>, options: { signature: string }): Promise<unknown>;
-  predictSync(inputs: Record<string, Tensor>, options: { signature: string }): unknown;
   /** Forgets the measured run costs (the race's runs are not the caller's). */
   resetCostStats(): void;
   dispose(): Promise<void>;
@@ -76,9 +76,13 @@ export const MEASURE_BELOW_MICROS = 500;
  */
 export const MEASURE_BELOW_BYTES = 16 * 1024 * 1024;
 const ROUNDS = 7;
-const WARMUP_BURSTS = 3;
-/** Each burst of synchronous runs holds the JS thread for about this long. */
-const BURST_MICROS = 1000;
+const WARMUP_BURSTS = 5;
+/**
+ * A burst's runs go through predict(), placed by the policy: runs below the inline threshold run
+ * on the JS thread and continue in microtasks, so a burst is sized to hold the thread no longer
+ * than the default threshold (200 µs) before it yields; heavier runs go to the executor.
+ */
+const BURST_MICROS = 200;
 const MEASURED_BATCHES = [1, 16] as const;
 
 let registry: OpRegistry | undefined;
@@ -106,11 +110,13 @@ function zeroInputs(sig: SignatureInfo, batch: number): Record<string, Tensor> |
   return inputs;
 }
 
-/** µs per run of `runs` synchronous runs. */
-function burst(model: MeasurableModel, inputs: Record<string, Tensor>, signature: string, runs: number): number {
+/** µs per run of `runs` predict() calls in a row, then a turn of the event loop. */
+async function burst(model: MeasurableModel, inputs: Record<string, Tensor>, signature: string, runs: number): Promise<number> {
   const start = process.hrtime.bigint();
-  for (let i = 0; i < runs; i++) model.predictSync(inputs, { signature });
-  return Number(process.hrtime.bigint() - start) / 1000 / runs;
+  for (let i = 0; i < runs; i++) await model.predict(inputs, { signature });
+  const micros = Number(process.hrtime.bigint() - start) / 1000 / runs;
+  await nextTurn();
+  return micros;
 }
 
 function median(values: number[]): number {
@@ -147,20 +153,18 @@ async function race(fused: MeasurableModel, unfused: MeasurableModel, signature:
   const freeBatch = Object.values(sig.inputs).every((spec) => spec.shape !== null && spec.shape.length > 0 && spec.shape[0]! < 0);
   for (const batch of freeBatch ? MEASURED_BATCHES : MEASURED_BATCHES.slice(0, 1)) {
     const inputs = zeroInputs(sig, batch) as Record<string, Tensor>;
-    // Warm both (first runs pay oneDNN's primitive creation and V8's unoptimized code), then size
-    // the bursts from a warm probe.
-    let probe = Infinity;
+    // Warm both (first runs pay oneDNN's primitive creation and V8's unoptimized code; the
+    // placement policy measures a bucket's first runs on the executor), sizing the bursts as the
+    // runs get warm.
+    let runs = 1;
     for (let i = 0; i < WARMUP_BURSTS; i++) {
-      probe = Math.min(probe, Math.max(burst(fused, inputs, signature, 8), burst(unfused, inputs, signature, 8)));
-      await nextTurn();
+      const probe = Math.max(await burst(fused, inputs, signature, runs), await burst(unfused, inputs, signature, runs));
+      runs = Math.max(1, Math.min(100, Math.floor(BURST_MICROS / probe)));
     }
-    const runs = Math.max(1, Math.min(100, Math.floor(BURST_MICROS / probe)));
     const times = { fused: [] as number[], unfused: [] as number[] };
     for (let round = 0; round < ROUNDS; round++) {
-      times.fused.push(burst(fused, inputs, signature, runs));
-      await nextTurn();
-      times.unfused.push(burst(unfused, inputs, signature, runs));
-      await nextTurn();
+      times.fused.push(await burst(fused, inputs, signature, runs));
+      times.unfused.push(await burst(unfused, inputs, signature, runs));
     }
     results.push({ batch, fused: median(times.fused), unfused: median(times.unfused) });
   }
