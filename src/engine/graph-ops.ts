@@ -51,6 +51,15 @@ function messageEnd(reader: protobuf.Reader): number {
   return reader.uint32() + reader.pos;
 }
 
+/** Calls read(end of the message) for each length-delimited `field` in [reader.pos, end). */
+function eachMessage(reader: protobuf.Reader, end: number, field: number, read: (messageEnd: number) => void): void {
+  fields(reader, end, (f, wire) => {
+    if (f !== field || wire !== WIRE_LENGTH_DELIMITED) return false;
+    read(messageEnd(reader));
+    return true;
+  });
+}
+
 /** NameAttrList.name (field 1). */
 function readNameAttrList(reader: protobuf.Reader, end: number, into: string[]): void {
   fields(reader, end, (field, wire) => {
@@ -69,11 +78,7 @@ function readAttrValue(reader: protobuf.Reader, end: number, into: string[]): vo
       return true;
     }
     if (field === 1) {
-      fields(reader, messageEnd(reader), (listField, listWire) => {
-        if (listField !== 9 || listWire !== WIRE_LENGTH_DELIMITED) return false;
-        readNameAttrList(reader, messageEnd(reader), into);
-        return true;
-      });
+      eachMessage(reader, messageEnd(reader), 9, (listEnd) => readNameAttrList(reader, listEnd, into));
       return true;
     }
     return false;
@@ -89,13 +94,8 @@ function readNode(reader: protobuf.Reader, end: number): { name: string; facts: 
     if (field === 1) name = reader.string();
     else if (field === 2) facts.op = reader.string();
     else if (field === 3) facts.inputs.push(reader.string());
-    else if (field === 5) {
-      fields(reader, messageEnd(reader), (entryField, entryWire) => {
-        if (entryField !== 2 || entryWire !== WIRE_LENGTH_DELIMITED) return false;
-        readAttrValue(reader, messageEnd(reader), facts.functions);
-        return true;
-      });
-    } else return false;
+    else if (field === 5) eachMessage(reader, messageEnd(reader), 2, (valueEnd) => readAttrValue(reader, valueEnd, facts.functions));
+    else return false;
     return true;
   });
   return { name, facts };
@@ -130,11 +130,7 @@ function readGraph(graphDef: Uint8Array): GraphFacts {
       const { name, facts } = readNode(reader, messageEnd(reader));
       graph.nodes.set(name, facts);
     } else if (field === 2) {
-      fields(reader, messageEnd(reader), (libField, libWire) => {
-        if (libField !== 1 || libWire !== WIRE_LENGTH_DELIMITED) return false;
-        readFunction(reader, messageEnd(reader), graph.functions);
-        return true;
-      });
+      eachMessage(reader, messageEnd(reader), 1, (functionEnd) => readFunction(reader, functionEnd, graph.functions));
     } else return false;
     return true;
   });
@@ -194,11 +190,10 @@ export interface OpRegistry {
 export function readOpRegistry(opList: Uint8Array): OpRegistry {
   const reader = protobuf.Reader.create(opList);
   const registry: OpRegistry = { registered: new Set(), stateful: new Set() };
-  fields(reader, opList.length, (field, wire) => {
-    if (field !== 1 || wire !== WIRE_LENGTH_DELIMITED) return false;
+  eachMessage(reader, opList.length, 1, (opEnd) => {
     let name = '';
     let isStateful = false;
-    fields(reader, messageEnd(reader), (opField, opWire) => {
+    fields(reader, opEnd, (opField, opWire) => {
       if (opField === 1 && opWire === WIRE_LENGTH_DELIMITED) name = reader.string();
       else if (opField === 17 && opWire === 0) isStateful = reader.bool();
       else return false;
@@ -206,7 +201,6 @@ export function readOpRegistry(opList: Uint8Array): OpRegistry {
     });
     registry.registered.add(name);
     if (isStateful) registry.stateful.add(name);
-    return true;
   });
   return registry;
 }

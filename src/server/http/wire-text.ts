@@ -79,42 +79,40 @@ const headViews: (Uint8Array | undefined)[] = [];
 /** Content types whose heads are cached (they are a few constants; others are built each time). */
 const MAX_CACHED_TYPES = 64;
 
+/**
+ * make(status, contentType), made once per pair: content type → values by status (a sparse array:
+ * statuses are a few small integers), JSON's in a slot of its own, at most MAX_CACHED_TYPES others.
+ */
+function cachedByTypeAndStatus<T>(make: (status: number, contentType: string) => T): (status: number, contentType: string) => T {
+  const byType = new Map<string, T[]>();
+  let json: T[] | undefined;
+  return (status, contentType) => {
+    let byStatus = contentType === JSON_TYPE ? json : byType.get(contentType);
+    if (byStatus === undefined) {
+      byStatus = [];
+      if (contentType === JSON_TYPE) json = byStatus;
+      else if (byType.size < MAX_CACHED_TYPES) byType.set(contentType, byStatus);
+    }
+    let value = byStatus[status];
+    if (value === undefined) {
+      value = make(status, contentType);
+      byStatus[status] = value;
+    }
+    return value;
+  };
+}
+
 function wireText(asBytes: boolean): WireText {
   const statusLines = new Map<number, string | ArrayBuffer>();
   const fixed = new Map<string, string | ArrayBuffer>();
   const enc = (text: string) => (asBytes ? bytesOf(text) : text);
   const statusLine = (status: number) => `${status} ${STATUS_TEXT[status] ?? 'Unknown'}`;
-  // content type → heads by status (a sparse array: statuses are a few small integers)
-  const heads = new Map<string, ArrayBuffer[]>();
-  let jsonHeads: ArrayBuffer[] | undefined;
-  const head = (status: number, contentType: string): ArrayBuffer => {
-    let byStatus = contentType === JSON_TYPE ? jsonHeads : heads.get(contentType);
-    if (byStatus === undefined) {
-      byStatus = [];
-      if (contentType === JSON_TYPE) jsonHeads = byStatus;
-      else if (heads.size < MAX_CACHED_TYPES) heads.set(contentType, byStatus);
-    }
-    let bytes = byStatus[status];
-    if (bytes === undefined) {
-      bytes = bytesOf(`${statusLine(status)}\r\nContent-Type: ${contentType}`);
-      byStatus[status] = bytes;
-    }
-    return bytes;
-  };
-  const idHeads = new Map<string, Uint8Array[]>();
-  let jsonIdHeads: Uint8Array[] | undefined;
+  const head = cachedByTypeAndStatus((status, contentType) => bytesOf(`${statusLine(status)}\r\nContent-Type: ${contentType}`));
+  const idPrefix = cachedByTypeAndStatus(
+    (status, contentType) => new Uint8Array(bytesOf(`${statusLine(status)}\r\nContent-Type: ${contentType}\r\n${REQUEST_ID_HEADER}: `)),
+  );
   const headWithRequestId = (status: number, contentType: string, requestId: string): Uint8Array | string => {
-    let byStatus = contentType === JSON_TYPE ? jsonIdHeads : idHeads.get(contentType);
-    if (byStatus === undefined) {
-      byStatus = [];
-      if (contentType === JSON_TYPE) jsonIdHeads = byStatus;
-      else if (idHeads.size < MAX_CACHED_TYPES) idHeads.set(contentType, byStatus);
-    }
-    let prefix = byStatus[status];
-    if (prefix === undefined) {
-      prefix = new Uint8Array(bytesOf(`${statusLine(status)}\r\nContent-Type: ${contentType}\r\n${REQUEST_ID_HEADER}: `));
-      byStatus[status] = prefix;
-    }
+    const prefix = idPrefix(status, contentType);
     const n = prefix.length + requestId.length;
     // a content type too long for the scratch memory: the same text as a string
     if (n > headScratch.length) return `${String.fromCharCode(...prefix)}${requestId}`;
