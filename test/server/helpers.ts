@@ -8,6 +8,7 @@ import { connect } from 'node:net';
 import { join } from 'node:path';
 import { Batching } from '../../src/batching/index.js';
 import { TYPED_ARRAY_OF, type DType, type NumericDType } from '../../src/engine/dtypes.js';
+import type { LoadSavedModelOptions } from '../../src/engine/model.js';
 import type { Tensor } from '../../src/engine/tensor.js';
 import { ModelManager, type ModelConfig } from '../../src/models/manager.js';
 import { HttpServer, type HttpServerOptions } from '../../src/server/http/server.js';
@@ -31,9 +32,13 @@ export interface TestServer {
   close(): Promise<void>;
 }
 
-export async function startServer(models: ModelConfig[], options: HttpServerOptions = {}): Promise<TestServer> {
+export async function startServer(
+  models: ModelConfig[],
+  options: HttpServerOptions = {},
+  load: LoadSavedModelOptions = {},
+): Promise<TestServer> {
   // batching on and shapes left to TF, as the server's defaults (--enable_batching, --validate_input_shapes)
-  const manager = await ModelManager.create(models, { batching: new Batching(), load: { validateShapes: false } });
+  const manager = await ModelManager.create(models, { batching: new Batching(), load: { validateShapes: false, ...load } });
   const server = new HttpServer(manager, { log: () => {}, ...options });
   const port = await server.listen(0, '127.0.0.1');
   return {
