@@ -25,6 +25,8 @@ import { nowUs, percentile, printTable, writeResults } from './lib/report.js';
 import { idleLoop, LOOP_RESOLUTION_MS, mixedLoad, type MixedLoadResult } from './lib/mixed-load.js';
 import { ensureTfjsNode, jetservePerCall, median, tfjsPerCall, TFJS_NODE_VERSION } from './lib/tfjs-node.js';
 import { tfPaths } from '../scripts/tf-paths.mjs';
+import { variantLabel } from '../src/engine/graph-rewrites.js';
+import { TF_DEFAULT_VARIANT, type SessionVariant } from '../src/engine/session-config.js';
 
 const QUICK = process.env.BENCH_QUICK === '1';
 const ROOT = process.cwd();
@@ -63,12 +65,13 @@ function compileBaseline(): string {
   return out;
 }
 
-/** µs per TF_SessionRun from C; `remapper` 'off' builds the session as jetserve's remapper choice 'off' does. */
-function rawC(binary: string, s: Scenario, intra: number, inter: number, remapper: 'on' | 'off' = 'on'): number {
+/** µs per TF_SessionRun from C, the session built in `variant` (jetserve's choice for the model, or TF's default). */
+function rawC(binary: string, s: Scenario, intra: number, inter: number, variant: SessionVariant = TF_DEFAULT_VARIANT): number {
   const dims = [s.batch, ...s.sampleShape].join(',');
+  const variantArgs = [...(variant.remapper === 'off' ? ['remapper-off'] : []), ...(variant.executor === 'single-threaded' ? ['single-threaded'] : [])];
   const result = spawnSync(
     binary,
-    [s.dir, s.inputTensor, s.outputTensor, dims, String(s.iterations), String(intra), String(inter), ...(remapper === 'off' ? ['remapper-off'] : [])],
+    [s.dir, s.inputTensor, s.outputTensor, dims, String(s.iterations), String(intra), String(inter), ...variantArgs],
     { encoding: 'utf8', env: { ...process.env, TF_CPP_MIN_LOG_LEVEL: '2' } },
   );
   const match = /us_per_run=([\d.]+)/.exec(result.stdout);
@@ -216,10 +219,11 @@ async function main(): Promise<void> {
   });
 
   // 1. jetserve vs raw C, both with jetserve's default session config (intra-op threads = cores,
-  // inter-op -1), which is what `mlp` and `resnet` were loaded with, and the graph rewrites
-  // jetserve chose for each (--graph_remapper=auto, src/engine/graph-rewrites.ts). The tiny rows
-  // also time raw C with TF's default rewrites: what a C program that does not choose gets.
-  console.log(`graph rewrites chosen at load: tiny MLP remapper ${mlp.graphRewrites.remapper} (${mlp.graphRewrites.reason}); ResNet50 remapper ${resnet.graphRewrites.remapper} (${resnet.graphRewrites.reason})\n`);
+  // inter-op -1), which is what `mlp` and `resnet` were loaded with, and the session variant
+  // (remapper, executor) jetserve chose for each (src/engine/graph-rewrites.ts). The tiny rows
+  // also time raw C with TF's default variant: what a C program that does not choose gets.
+  const chosen = (m: Model) => `${variantLabel(m.graphRewrites)} (${m.graphRewrites.reason})`;
+  console.log(`session variants chosen at load: tiny MLP ${chosen(mlp)}; ResNet50 ${chosen(resnet)}\n`);
   const rows: Record<string, string | number>[] = [];
   const scenarios: [Scenario, Model, number, number][] = [
     [mlpScenario(1), mlp, cores, -1],
@@ -236,10 +240,10 @@ async function main(): Promise<void> {
     let cDefault = Infinity;
     let js = { mean: Infinity, p50: Infinity, p99: Infinity };
     let conc = Infinity;
-    const remapper = model.graphRewrites.remapper;
+    const variant = model.graphRewrites;
     for (let r = 0; r < ROUNDS; r++) {
-      c = Math.min(c, rawC(baseline, s, intra, inter, remapper));
-      if (s.model === 'tiny MLP') cDefault = Math.min(cDefault, rawC(baseline, s, intra, inter, 'on'));
+      c = Math.min(c, rawC(baseline, s, intra, inter, variant));
+      if (s.model === 'tiny MLP') cDefault = Math.min(cDefault, rawC(baseline, s, intra, inter));
       const serial = await jetserveSerial(model, s);
       if (serial.mean < js.mean) js = serial;
       conc = Math.min(conc, await jetserveConcurrent(model, s, cores * 2));
@@ -248,9 +252,9 @@ async function main(): Promise<void> {
     rows.push({
       model: s.model,
       batch: s.batch,
-      remapper,
+      variant: variantLabel(variant),
       'raw C µs/run': c,
-      'raw C, TF default rewrites': Number.isFinite(cDefault) ? cDefault : '-',
+      'raw C, TF default variant': Number.isFinite(cDefault) ? cDefault : '-',
       'jetserve µs (serial)': js.mean,
       'p50 µs': js.p50,
       'p99 µs': js.p99,
@@ -424,12 +428,12 @@ async function main(): Promise<void> {
     const model = await loadSavedModel(s.dir, { intraOpThreads: intra, interOpThreads: inter });
     const js = await jetserveSerial(model, s);
     const conc = await jetserveConcurrent(model, s, cores * 2);
-    const remapper = model.graphRewrites.remapper;
+    const variant: SessionVariant = { remapper: model.graphRewrites.remapper, executor: model.graphRewrites.executor };
     await model.dispose();
     sweep.push({
       'session config': label,
-      remapper,
-      'raw C µs/run': rawC(baseline, s, intra, inter, remapper),
+      variant: variantLabel(variant),
+      'raw C µs/run': rawC(baseline, s, intra, inter, variant),
       'jetserve serial µs': js.mean,
       [`jetserve µs/run (${cores * 2} in flight)`]: conc,
     });

@@ -297,6 +297,7 @@ Napi::Function Session::Define(Napi::Env env) {
                          InstanceMethod<&Session::Run>("run"),
                          InstanceMethod<&Session::CostStats>("costStats"),
                          InstanceMethod<&Session::GraphDef>("graphDef"),
+                         InstanceMethod<&Session::DeviceTypes>("deviceTypes"),
                          InstanceMethod<&Session::ResetCostStats>("resetCostStats"),
                          InstanceMethod<&Session::Close>("close"),
                          InstanceAccessor<&Session::InFlight>("inFlight"),
@@ -477,6 +478,29 @@ Napi::Value Session::GraphDef(const Napi::CallbackInfo& info) {
     NAPI_THROW(MakeError(env, Failure::From(status.get())), Napi::Value());
   }
   return Napi::Buffer<uint8_t>::Copy(env, static_cast<const uint8_t*>(buffer->data), buffer->length);
+}
+
+// The type of each device the session can place ops on ("CPU", "GPU", …): the engine offers
+// TF's single-threaded executor only to sessions without accelerators, whose graphs TF never
+// partitions into send/receive pairs (which that executor cannot run).
+Napi::Value Session::DeviceTypes(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!model_ || !model_->session) NAPI_THROW(Napi::Error::New(env, "deviceTypes: the session is closed"), Napi::Value());
+  StatusPtr status = NewStatus();
+  DeviceListPtr devices(TF_SessionListDevices(model_->session, status.get()));
+  if (TF_GetCode(status.get()) != TF_OK) {
+    NAPI_THROW(MakeError(env, Failure::From(status.get())), Napi::Value());
+  }
+  const int count = TF_DeviceListCount(devices.get());
+  Napi::Array types = Napi::Array::New(env, count);
+  for (int i = 0; i < count; i++) {
+    const char* type = TF_DeviceListType(devices.get(), i, status.get());
+    if (TF_GetCode(status.get()) != TF_OK) {
+      NAPI_THROW(MakeError(env, Failure::From(status.get())), Napi::Value());
+    }
+    types.Set(static_cast<uint32_t>(i), Napi::String::New(env, type));
+  }
+  return types;
 }
 
 // Forgets every measured cost. Run jobs point into the cost model, so only while none is in flight.

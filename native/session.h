@@ -52,6 +52,7 @@ class Session : public Napi::ObjectWrap<Session> {
   Napi::Value Run(const Napi::CallbackInfo& info);
   Napi::Value CostStats(const Napi::CallbackInfo& info);
   Napi::Value GraphDef(const Napi::CallbackInfo& info);
+  Napi::Value DeviceTypes(const Napi::CallbackInfo& info);
   Napi::Value ResetCostStats(const Napi::CallbackInfo& info);
   Napi::Value Close(const Napi::CallbackInfo& info);
   Napi::Value InFlight(const Napi::CallbackInfo& info);

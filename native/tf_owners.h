@@ -20,10 +20,14 @@ struct BufferDeleter {
 struct ImportOptionsDeleter {
   void operator()(TF_ImportGraphDefOptions* o) const { TF_DeleteImportGraphDefOptions(o); }
 };
+struct DeviceListDeleter {
+  void operator()(TF_DeviceList* d) const { TF_DeleteDeviceList(d); }
+};
 
 using GraphPtr = std::unique_ptr<TF_Graph, GraphDeleter>;
 using SessionOptionsPtr = std::unique_ptr<TF_SessionOptions, SessionOptionsDeleter>;
 using BufferPtr = std::unique_ptr<TF_Buffer, BufferDeleter>;
 using ImportOptionsPtr = std::unique_ptr<TF_ImportGraphDefOptions, ImportOptionsDeleter>;
+using DeviceListPtr = std::unique_ptr<TF_DeviceList, DeviceListDeleter>;
 
 }  // namespace jetserve

@@ -57,8 +57,8 @@ static double now_us(void) {
 }
 
 int main(int argc, char** argv) {
-  if (argc != 8 && argc != 9) {
-    fprintf(stderr, "usage: %s DIR INPUT OUTPUT DIMS ITERATIONS INTRA INTER [remapper-off]\n", argv[0]);
+  if (argc < 8) {
+    fprintf(stderr, "usage: %s DIR INPUT OUTPUT DIMS ITERATIONS INTRA INTER [remapper-off] [single-threaded]\n", argv[0]);
     return 2;
   }
   const char* dir = argv[1];
@@ -70,7 +70,7 @@ int main(int argc, char** argv) {
 
   TF_Status* s = TF_NewStatus();
   TF_SessionOptions* opts = TF_NewSessionOptions();
-  unsigned char config[32];
+  unsigned char config[64];
   size_t len = 0;
   if (intra != 0) {
     config[len++] = 2 << 3;
@@ -80,11 +80,24 @@ int main(int argc, char** argv) {
     config[len++] = 5 << 3;
     len += put_varint(config + len, (uint64_t)(int64_t)inter);
   }
-  if (argc == 9 && strcmp(argv[8], "remapper-off") == 0) {
-    // graph_options (10) { rewrite_options (10) { remapping (14): OFF (2) } }
-    const unsigned char remapper_off[] = {10 << 3 | 2, 4, 10 << 3 | 2, 2, 14 << 3, 2};
-    memcpy(config + len, remapper_off, sizeof remapper_off);
-    len += sizeof remapper_off;
+  for (int i = 8; i < argc; i++) {
+    if (strcmp(argv[i], "remapper-off") == 0) {
+      // graph_options (10) { rewrite_options (10) { remapping (14): OFF (2) } }
+      const unsigned char remapper_off[] = {10 << 3 | 2, 4, 10 << 3 | 2, 2, 14 << 3, 2};
+      memcpy(config + len, remapper_off, sizeof remapper_off);
+      len += sizeof remapper_off;
+    } else if (strcmp(argv[i], "single-threaded") == 0) {
+      // experimental (16) { executor_type (3): "SINGLE_THREADED_EXECUTOR" }
+      static const char executor[] = "SINGLE_THREADED_EXECUTOR";
+      const size_t n = sizeof executor - 1;
+      const unsigned char head[] = {16 << 3 | 2, 1, (unsigned char)(n + 2), 3 << 3 | 2, (unsigned char)n};
+      memcpy(config + len, head, sizeof head);
+      memcpy(config + len + sizeof head, executor, n);
+      len += sizeof head + n;
+    } else {
+      fprintf(stderr, "unknown option %s\n", argv[i]);
+      return 2;
+    }
   }
   TF_SetConfig(opts, config, len, s);
   check(s, "TF_SetConfig");

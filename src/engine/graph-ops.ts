@@ -1,7 +1,9 @@
 // Which ops a signature can reach, read from the session's serialized GraphDef, and which ops TF
-// registers as stateful, read from its OpList. The engine asks before it runs a signature on
-// made-up inputs (graph-rewrites.ts): a graph that reaches an op which changes state (assigns a
-// variable, enqueues, writes a file, draws from a random generator) is never run that way.
+// registers as stateful or with reference-typed outputs, read from its OpList. The engine asks
+// before it runs a signature on made-up inputs (graph-rewrites.ts): a graph that reaches an op
+// which changes state (assigns a variable, enqueues, writes a file, draws from a random
+// generator) is never run that way; and before it offers TF's single-threaded executor, which
+// refuses control flow, reference edges, collectives and send/receive.
 // protobufjs's Reader walks the wire format; only the few fields named below are read.
 
 import protobuf from 'protobufjs';
@@ -184,23 +186,42 @@ export function reachableOps(graphDef: Uint8Array, tensorNames: readonly string[
 export interface OpRegistry {
   registered: Set<string>;
   stateful: Set<string>;
+  /** Ops with a reference-typed output (TF1's VariableV2, Assign, …). */
+  refOutputs: Set<string>;
 }
 
-/** OpList: op 1 (OpDef: name 1, is_stateful 17) — every op TF registers, and which are stateful. */
+/** ArgDef: is_ref 16. */
+function readIsRef(reader: protobuf.Reader, end: number): boolean {
+  let isRef = false;
+  fields(reader, end, (field, wire) => {
+    if (field !== 16 || wire !== 0) return false;
+    isRef = reader.bool();
+    return true;
+  });
+  return isRef;
+}
+
+/**
+ * OpList: op 1 (OpDef: name 1, output_arg 3, is_stateful 17) — every op TF registers, which are
+ * stateful and which have a reference-typed output.
+ */
 export function readOpRegistry(opList: Uint8Array): OpRegistry {
   const reader = protobuf.Reader.create(opList);
-  const registry: OpRegistry = { registered: new Set(), stateful: new Set() };
+  const registry: OpRegistry = { registered: new Set(), stateful: new Set(), refOutputs: new Set() };
   eachMessage(reader, opList.length, 1, (opEnd) => {
     let name = '';
     let isStateful = false;
+    let refOutput = false;
     fields(reader, opEnd, (opField, opWire) => {
       if (opField === 1 && opWire === WIRE_LENGTH_DELIMITED) name = reader.string();
+      else if (opField === 3 && opWire === WIRE_LENGTH_DELIMITED) refOutput = readIsRef(reader, messageEnd(reader)) || refOutput;
       else if (opField === 17 && opWire === 0) isStateful = reader.bool();
       else return false;
       return true;
     });
     registry.registered.add(name);
     if (isStateful) registry.stateful.add(name);
+    if (refOutput) registry.refOutputs.add(name);
   });
   return registry;
 }
@@ -212,5 +233,33 @@ export function readOpRegistry(opList: Uint8Array): OpRegistry {
 export function stateChangingOps(reached: ReadonlySet<string>, registry: OpRegistry): string[] {
   return [...reached]
     .filter((op) => !registry.registered.has(op) || (registry.stateful.has(op) && !READ_ONLY_STATEFUL.has(op)))
+    .sort();
+}
+
+/**
+ * Control flow: TF's low-level ops, and the functional ones its session lowers into them before
+ * it builds an executor (If/Case/While become Switch/Merge/Enter/Exit/NextIteration).
+ */
+const CONTROL_FLOW = new Set([
+  'Switch', 'RefSwitch', '_SwitchN', 'Merge', 'RefMerge', 'Enter', 'RefEnter', 'Exit', 'RefExit',
+  'NextIteration', 'RefNextIteration', 'LoopCond', 'ControlTrigger',
+  'If', 'StatelessIf', '_If', 'Case', 'StatelessCase', 'While', 'StatelessWhile', '_While',
+]);
+
+/**
+ * The reached ops TF's single-threaded executor refuses when it builds (control flow,
+ * reference-typed outputs, collectives, send/receive) or that nothing vouches for (unregistered
+ * ops, functions missing from the library). Empty: the executor can run every one of them.
+ */
+export function singleThreadedBlockers(reached: ReadonlySet<string>, registry: OpRegistry): string[] {
+  return [...reached]
+    .filter(
+      (op) =>
+        !registry.registered.has(op) ||
+        CONTROL_FLOW.has(op) ||
+        registry.refOutputs.has(op) ||
+        op.startsWith('Collective') ||
+        /^_?(Host)?(Send|Recv)$/.test(op),
+    )
     .sort();
 }

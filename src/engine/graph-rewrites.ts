@@ -1,58 +1,87 @@
-// Chooses, per model, whether TF's grappler remapper runs on its graph. The remapper fuses ops
-// (MatMul + BiasAdd + Relu, Conv2D + BiasAdd + Relu, …) into one oneDNN kernel: a large win for
-// convolutions, a loss for small dense graphs, where each oneDNN call's fixed setup costs more than
-// the arithmetic it fuses. Measured with raw TF_SessionRun (bench/raw-c, intra 1, inline):
-//   tiny MLP (4→8→3)       batch 1: 8.0 µs fused vs 4.3 µs unfused; batch 64: 11.7 vs 8.9; 1024: 26.4 vs 14.9
-//   small CNN (28×28 conv) batch 1: 22.2 vs 20.8;                   batch 8: 62.8 vs 79.7; 64: 338 vs 483
+// Chooses, per model, how TF builds its session: whether grappler's remapper runs on the graph
+// and which executor runs it. Both matter most where per-op overhead dominates: small graphs.
+// The remapper fuses ops (MatMul + BiasAdd + Relu, Conv2D + BiasAdd + Relu, …) into one oneDNN
+// kernel: a large win for convolutions, a loss for small dense graphs, where each oneDNN call's
+// fixed setup costs more than the arithmetic it fuses. TF's single-threaded executor runs the
+// kernels in one precomputed order on the calling thread without the default executor's ready
+// queue and atomic counts, but refuses control flow, reference edges, collectives and partitioned
+// graphs (graph-ops.ts says which graphs it can run). Measured with raw TF_SessionRun
+// (bench/raw-c, intra 1, inline; µs per run pinned to one core, medians of 5 runs (MLP), 3 (CNN)):
+//   tiny MLP (4→8→3)       batch 1: fused 8.6, unfused 4.9, fused single-threaded 7.9, unfused single-threaded 3.7
+//   small CNN (28×28 conv) batch 1: fused 24.7, unfused 24.4, fused single-threaded 22.1, unfused single-threaded 26.9
+//                          batch 8: fused 57.1, unfused 72.5, fused single-threaded 57.9, unfused single-threaded 70.2
+// (earlier, remapper only: MLP batch 64 11.7 fused vs 8.9 unfused; CNN batch 64 338 vs 483.)
 // No rule on the graph's shape predicts the winner, so 'auto' measures: a model whose signature is
-// small enough to run inline is loaded a second time without the remapper, both sessions run the
+// small enough to run inline is loaded again in each challenging variant, all sessions run the
 // default signature on zero inputs (through predict(), bursts of ≤ 200 µs between event-loop
-// turns), alternating, at batch 1 and 16, and unfused is kept only when
-// it wins at batch 1 and holds at 16 (the CNN above loses there).
+// turns), alternating, at batch 1 and 16, and a challenger replaces TF's default only when it
+// wins at batch 1 and holds at 16 (the CNN's unfused variants lose there).
 // Only graphs whose reachable ops change no state run on made-up inputs (graph-ops.ts); anything
-// else, and every model slower than the inline threshold, keeps TF's default without a second load.
+// else, and every model slower than the inline threshold, keeps its first variant unmeasured.
 
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { NumericDType } from './dtypes.js';
-import { reachableOps, readOpRegistry, stateChangingOps, type OpRegistry } from './graph-ops.js';
+import { reachableOps, readOpRegistry, singleThreadedBlockers, stateChangingOps, type OpRegistry } from './graph-ops.js';
 import { native } from './native.js';
-import type { RemapperToggle } from './session-config.js';
+import type { ExecutorKind, RemapperToggle, SessionVariant } from './session-config.js';
 import type { SignatureInfo } from './signature.js';
 import { allocTensor, type Tensor } from './tensor.js';
+import { invalidArgument } from '../errors.js';
 
-/** 'auto' (default): measured per model as above; 'on' / 'off': as given, nothing measured. */
+/** 'auto' (default): measured per model as above; 'on' / 'off': as given. */
 export type RemapperMode = 'auto' | RemapperToggle;
 
 export const REMAPPER_MODES: readonly RemapperMode[] = ['auto', 'on', 'off'];
 
-export interface GraphRewrites {
-  /** Whether grappler's remapper (op fusion into oneDNN kernels) ran on this session's graph. */
-  remapper: RemapperToggle;
-  /** 'option': the caller chose; 'measurement': both were timed; 'default': TF's, unmeasured. */
+/** 'auto' (default): measured per model as above where the executor can run the graph; else as given. */
+export type ExecutorMode = 'auto' | ExecutorKind;
+
+export const EXECUTOR_MODES: readonly ExecutorMode[] = ['auto', 'default', 'single-threaded'];
+
+export interface GraphRewrites extends SessionVariant {
+  /** 'option': the caller chose both; 'measurement': variants were timed; 'default': nothing was measured. */
   chosenBy: 'option' | 'measurement' | 'default';
   /** What was measured (µs per run, medians), or why nothing was. */
   reason: string;
-  /** The race behind a 'measurement' choice: median µs per run at each batch size. */
+  /** The race behind a 'measurement' choice: median µs per run at each batch size, by variant label. */
   measured?: RaceResult[];
 }
 
 export interface RaceResult {
   batch: number;
-  fused: number;
-  unfused: number;
+  /** µs per run, keyed by variantLabel(). */
+  micros: Record<string, number>;
 }
 
-/** The choice the measurements make: unfused only if it wins at batch 1 and holds at the larger batch. */
-export function unfusedWins(results: readonly RaceResult[]): boolean {
+/** "fused", "unfused", "fused single-threaded", "unfused single-threaded". */
+export function variantLabel(variant: SessionVariant): string {
+  return `${variant.remapper === 'on' ? 'fused' : 'unfused'}${variant.executor === 'single-threaded' ? ' single-threaded' : ''}`;
+}
+
+/**
+ * The label the measurements choose: a challenger replaces `baseline` only if it beats it by
+ * MIN_GAIN at batch 1 and is not slower by more than NOISE at every larger batch; of several
+ * such, the fastest at batch 1.
+ */
+export function chooseVariant(baseline: string, results: readonly RaceResult[]): string {
   const [first, ...rest] = results;
-  return first !== undefined && first.unfused < MIN_GAIN * first.fused && rest.every((r) => r.unfused <= NOISE * r.fused);
+  if (first === undefined) return baseline;
+  let best = baseline;
+  for (const [label, micros] of Object.entries(first.micros)) {
+    if (label === baseline || !(micros < MIN_GAIN * first.micros[baseline]!)) continue;
+    if (!rest.every((r) => r.micros[label]! <= NOISE * r.micros[baseline]!)) continue;
+    if (best === baseline || micros < first.micros[best]!) best = label;
+  }
+  return best;
 }
 
-/** What chooseRemapper needs of a loaded model (Model implements it). */
+/** What loadWithRewrites needs of a loaded model (Model implements it). */
 export interface MeasurableModel {
   signatureKeys(): string[];
   signature(name?: string): SignatureInfo;
   graphDef(): Uint8Array;
+  /** "CPU", "GPU", … for each device the session places ops on. */
+  deviceTypes(): string[];
   predict(inputs: Record<string, Tensor>, options: { signature: string }): Promise<unknown>;
   /** Forgets the measured run costs (the race's runs are not the caller's). */
   resetCostStats(): void;
@@ -60,8 +89,9 @@ export interface MeasurableModel {
 }
 
 /**
- * Unfused is kept when it beats fused by this factor at batch 1 and is not slower by more than
- * NOISE at batch 16 (a process's first model measures with ±10 % noise: V8 is still compiling).
+ * A challenger is kept when it beats the baseline by this factor at batch 1 and is not slower by
+ * more than NOISE at batch 16 (a process's first model measures with ±10 % noise: V8 is still
+ * compiling).
  */
 const MIN_GAIN = 0.9;
 const NOISE = 1.1;
@@ -71,8 +101,8 @@ const NOISE = 1.1;
  */
 export const MEASURE_BELOW_MICROS = 500;
 /**
- * The race holds two sessions at once: a model whose files (variables, graph) exceed this is not
- * loaded twice, however fast it runs (an embedding table is cheap to run and large to hold).
+ * The race holds up to three sessions at once: a model whose files (variables, graph) exceed this
+ * is not loaded again, however fast it runs (an embedding table is cheap to run and large to hold).
  */
 export const MEASURE_BELOW_BYTES = 16 * 1024 * 1024;
 const ROUNDS = 7;
@@ -125,14 +155,13 @@ function median(values: number[]): number {
 }
 
 /**
- * Why `model` (loaded with TF's default rewrites) should not be measured against an unfused
- * second load, or undefined when it should. Runs its signature a few times (off the JS thread
- * for the first ones: the placement policy measures before it inlines).
+ * Why `model` (the baseline variant) should not be measured against other variants, or undefined
+ * when it should. Runs its signature a few times (off the JS thread for the first ones: the
+ * placement policy measures before it inlines).
  */
 async function reasonNotToMeasure(model: MeasurableModel, signature: string): Promise<string | undefined> {
   const sig = model.signature(signature);
-  const endpoints = [...Object.values(sig.inputs), ...Object.values(sig.outputs)].map((spec) => spec.name);
-  const changing = stateChangingOps(reachableOps(model.graphDef(), endpoints), opRegistry());
+  const changing = stateChangingOps(reachableOps(model.graphDef(), endpointsOf(sig)), opRegistry());
   if (changing.length > 0) return `signature '${signature}' reaches ops that change state or are unknown (${changing.slice(0, 5).join(', ')})`;
   const inputs = zeroInputs(sig, 1);
   if (typeof inputs === 'string') return inputs;
@@ -145,73 +174,159 @@ async function reasonNotToMeasure(model: MeasurableModel, signature: string): Pr
   return micros > MEASURE_BELOW_MICROS ? `a batch-1 run takes ${micros.toFixed(0)} µs, above ${MEASURE_BELOW_MICROS} µs` : undefined;
 }
 
-/** Median µs per run at each measured batch size, alternating the two models round by round. */
-async function race(fused: MeasurableModel, unfused: MeasurableModel, signature: string): Promise<RaceResult[]> {
+function endpointsOf(sig: SignatureInfo): string[] {
+  return [...Object.values(sig.inputs), ...Object.values(sig.outputs)].map((spec) => spec.name);
+}
+
+/**
+ * Why the single-threaded executor cannot run `model`'s session, or undefined when it can: every
+ * signature's reachable ops are checked, since the executor serves the whole session.
+ */
+function singleThreadedProblem(model: MeasurableModel): string | undefined {
+  const accelerators = model.deviceTypes().filter((type) => type !== 'CPU');
+  if (accelerators.length > 0) return `the session has ${[...new Set(accelerators)].join(', ')} devices`;
+  const endpoints = model.signatureKeys().flatMap((key) => endpointsOf(model.signature(key)));
+  const blockers = singleThreadedBlockers(reachableOps(model.graphDef(), endpoints), opRegistry());
+  return blockers.length > 0 ? `the graph reaches ${blockers.slice(0, 5).join(', ')}` : undefined;
+}
+
+interface Contestant<M> {
+  label: string;
+  model: M;
+}
+
+/**
+ * Median µs per run of each contestant at each measured batch size, alternating round by round.
+ * A challenger whose warm-up runs fail (its variant cannot run the graph after all) leaves the
+ * race and is disposed; the baseline's failure ends the measurement.
+ */
+async function race<M extends MeasurableModel>(contestants: Contestant<M>[], signature: string): Promise<{ results: RaceResult[]; dropped: string[] }> {
   const results: RaceResult[] = [];
+  const dropped: string[] = [];
+  const baseline = contestants[0]!;
   // A signature whose first dimension is fixed (or absent) runs at that size only.
-  const sig = fused.signature(signature);
+  const sig = baseline.model.signature(signature);
   const freeBatch = Object.values(sig.inputs).every((spec) => spec.shape !== null && spec.shape.length > 0 && spec.shape[0]! < 0);
   for (const batch of freeBatch ? MEASURED_BATCHES : MEASURED_BATCHES.slice(0, 1)) {
     const inputs = zeroInputs(sig, batch) as Record<string, Tensor>;
-    // Warm both (first runs pay oneDNN's primitive creation and V8's unoptimized code; the
+    // Warm each (first runs pay oneDNN's primitive creation and V8's unoptimized code; the
     // placement policy measures a bucket's first runs on the executor), sizing the bursts as the
     // runs get warm.
     let runs = 1;
     for (let i = 0; i < WARMUP_BURSTS; i++) {
-      const probe = Math.max(await burst(fused, inputs, signature, runs), await burst(unfused, inputs, signature, runs));
+      let probe = 0;
+      for (const c of [...contestants]) {
+        try {
+          probe = Math.max(probe, await burst(c.model, inputs, signature, runs));
+        } catch (err) {
+          if (c === baseline) throw err;
+          contestants.splice(contestants.indexOf(c), 1);
+          dropped.push(`${c.label}: ${(err as Error).message.split('\n')[0]}`);
+          await c.model.dispose();
+        }
+      }
       runs = Math.max(1, Math.min(100, Math.floor(BURST_MICROS / probe)));
     }
-    const times = { fused: [] as number[], unfused: [] as number[] };
+    const times = new Map<string, number[]>(contestants.map((c) => [c.label, []]));
     for (let round = 0; round < ROUNDS; round++) {
-      times.fused.push(await burst(fused, inputs, signature, runs));
-      times.unfused.push(await burst(unfused, inputs, signature, runs));
+      for (const c of contestants) times.get(c.label)!.push(await burst(c.model, inputs, signature, runs));
     }
-    results.push({ batch, fused: median(times.fused), unfused: median(times.unfused) });
+    results.push({ batch, micros: Object.fromEntries([...times].map(([label, t]) => [label, median(t)])) });
   }
-  return results;
+  return { results, dropped };
+}
+
+/** The variants raced against `baseline`: each mode's candidates, crossed; never more than two. */
+function challengers(baseline: SessionVariant, remapper: RemapperMode, executor: ExecutorMode, singleThreadedOk: boolean): SessionVariant[] {
+  const remappers: RemapperToggle[] = remapper === 'auto' ? ['on', 'off'] : [remapper];
+  const executors: ExecutorKind[] = executor === 'auto' && singleThreadedOk ? ['default', 'single-threaded'] : [baseline.executor];
+  const all = remappers.flatMap((r) => executors.map((e) => ({ remapper: r, executor: e })));
+  const others = all.filter((v) => v.remapper !== baseline.remapper || v.executor !== baseline.executor);
+  // Of four variants, unfused on the default executor is left out: the single-threaded executor
+  // ran unfused graphs faster than the default one on the MLP (4.9 → 3.7 µs), where unfused wins.
+  return others.length > 2 ? others.filter((v) => !(v.remapper === 'off' && v.executor === 'default')) : others;
+}
+
+export interface RewriteModes {
+  remapper: RemapperMode;
+  executor: ExecutorMode;
 }
 
 /**
- * Loads the model with the remapper `mode` asks for; in 'auto', measures as the file comment says.
- * `load(toggle)` loads one session. A failed measurement keeps TF's default.
+ * Loads the model in the variant the modes ask for; where a mode is 'auto', measures as the file
+ * comment says. `load(variant)` loads one session. A failed measurement keeps the baseline (TF's
+ * default where the modes leave it open).
  */
-export async function loadWithRemapper<M extends MeasurableModel>(
-  mode: RemapperMode,
+export async function loadWithRewrites<M extends MeasurableModel>(
+  modes: RewriteModes,
   /** The model's size on disk (bytes), for MEASURE_BELOW_BYTES. */
   diskBytes: number,
-  load: (remapper: RemapperToggle) => Promise<M>,
+  load: (variant: SessionVariant) => Promise<M>,
 ): Promise<{ model: M; rewrites: GraphRewrites }> {
-  if (mode !== 'auto') {
-    return { model: await load(mode), rewrites: { remapper: mode, chosenBy: 'option', reason: `remapper: '${mode}' was given` } };
-  }
-  const fused = await load('on');
-  const keepFused = (reason: string) => {
-    fused.resetCostStats();
-    return { model: fused, rewrites: { remapper: 'on' as const, chosenBy: 'default' as const, reason } };
+  const baselineVariant: SessionVariant = {
+    remapper: modes.remapper === 'auto' ? 'on' : modes.remapper,
+    executor: modes.executor === 'auto' ? 'default' : modes.executor,
   };
-  const signature = measuredSignature(fused);
-  if (signature === undefined) return keepFused('no signature to measure');
-  if (diskBytes > MEASURE_BELOW_BYTES) {
-    return keepFused(`its files take ${(diskBytes / 2 ** 20).toFixed(1)} MiB, above the ${MEASURE_BELOW_BYTES / 2 ** 20} MiB a second load for measuring may take`);
+  const baseline = await load(baselineVariant);
+  if (baselineVariant.executor === 'single-threaded') {
+    const problem = singleThreadedProblem(baseline);
+    if (problem !== undefined) {
+      await baseline.dispose();
+      throw invalidArgument(`executor 'single-threaded' cannot run this model: ${problem}`);
+    }
   }
-  let unfused: M | undefined;
+  const keepBaseline = (chosenBy: GraphRewrites['chosenBy'], reason: string) => {
+    baseline.resetCostStats();
+    return { model: baseline, rewrites: { ...baselineVariant, chosenBy, reason } };
+  };
+  if (modes.remapper !== 'auto' && modes.executor !== 'auto') {
+    return keepBaseline('option', `remapper '${modes.remapper}' and executor '${modes.executor}' were given`);
+  }
+  const signature = measuredSignature(baseline);
+  if (signature === undefined) return keepBaseline('default', 'no signature to measure');
+  if (diskBytes > MEASURE_BELOW_BYTES) {
+    return keepBaseline('default', `its files take ${(diskBytes / 2 ** 20).toFixed(1)} MiB, above the ${MEASURE_BELOW_BYTES / 2 ** 20} MiB a second load for measuring may take`);
+  }
+  const contestants: Contestant<M>[] = [{ label: variantLabel(baselineVariant), model: baseline }];
+  const notes: string[] = [];
   try {
-    const skip = await reasonNotToMeasure(fused, signature);
-    if (skip !== undefined) return keepFused(skip);
-    unfused = await load('off');
-    const results = await race(fused, unfused, signature);
-    const text = results.map((r) => `batch ${r.batch}: ${r.fused.toFixed(1)} µs fused, ${r.unfused.toFixed(1)} µs unfused`).join('; ');
-    const off = unfusedWins(results);
-    const [kept, dropped] = off ? [unfused, fused] : [fused, unfused];
-    unfused = undefined;
-    await dropped.dispose();
-    kept.resetCostStats();
+    const skip = await reasonNotToMeasure(baseline, signature);
+    if (skip !== undefined) return keepBaseline('default', skip);
+    const stProblem = modes.executor === 'auto' ? singleThreadedProblem(baseline) : undefined;
+    if (stProblem !== undefined) notes.push(`single-threaded executor not tried: ${stProblem}`);
+    const variants = new Map<string, SessionVariant>([[contestants[0]!.label, baselineVariant]]);
+    for (const variant of challengers(baselineVariant, modes.remapper, modes.executor, stProblem === undefined)) {
+      const label = variantLabel(variant);
+      try {
+        contestants.push({ label, model: await load(variant) });
+        variants.set(label, variant);
+      } catch (err) {
+        notes.push(`${label} failed to load: ${(err as Error).message.split('\n')[0]}`);
+      }
+    }
+    if (contestants.length === 1) return keepBaseline('default', notes.join('; ') || 'no other variant to measure');
+    const { results, dropped } = await race(contestants, signature);
+    notes.push(...dropped.map((d) => `${d} (left the race)`));
+    const chosen = chooseVariant(contestants[0]!.label, results);
+    const kept = contestants.find((c) => c.label === chosen)!;
+    const losers = contestants.filter((c) => c !== kept);
+    contestants.length = 0;
+    await Promise.all(losers.map((c) => c.model.dispose()));
+    kept.model.resetCostStats();
+    const text = results
+      .map((r) => `batch ${r.batch}: ${Object.entries(r.micros).map(([label, micros]) => `${label} ${micros.toFixed(1)} µs`).join(', ')}`)
+      .join('; ');
     return {
-      model: kept,
-      rewrites: { remapper: off ? 'off' : 'on', chosenBy: 'measurement', reason: `signature '${signature}', ${text}`, measured: results },
+      model: kept.model,
+      rewrites: {
+        ...variants.get(chosen)!,
+        chosenBy: 'measurement',
+        reason: [`signature '${signature}', ${text}`, ...notes].join('; '),
+        measured: results,
+      },
     };
   } catch (err) {
-    await unfused?.dispose();
-    return keepFused(`measuring failed (${(err as Error).message})`);
+    await Promise.all(contestants.slice(1).map((c) => c.model.dispose()));
+    return keepBaseline('default', `measuring failed (${(err as Error).message})`);
   }
 }

@@ -17,7 +17,7 @@ import {
   PLACE_EXECUTOR_ALWAYS,
   PLACE_INLINE_ALWAYS,
 } from './placement.js';
-import { loadWithRemapper, REMAPPER_MODES, type GraphRewrites, type RemapperMode } from './graph-rewrites.js';
+import { EXECUTOR_MODES, loadWithRewrites, REMAPPER_MODES, type ExecutorMode, type GraphRewrites, type RemapperMode } from './graph-rewrites.js';
 import { readRunOutputs, writeRunCall } from './run-io.js';
 import { encodeConfigProto, type SessionOptions } from './session-config.js';
 import {
@@ -61,6 +61,13 @@ export interface LoadSavedModelOptions extends SessionOptions, PlacementOptions,
    * says what was chosen and why); 'on' is TF's default; 'off' skips the fusion.
    */
   remapper?: RemapperMode;
+  /**
+   * The executor that runs the session's graph. 'auto' (default) measures TF's single-threaded
+   * executor against its default one on small models whose graphs it can run (no control flow,
+   * reference edges, collectives or accelerators) and keeps the faster; 'default' is TF's;
+   * 'single-threaded' is refused for a model it cannot run.
+   */
+  executor?: ExecutorMode;
 }
 
 export interface LoadGraphDefOptions extends SessionOptions, PlacementOptions, ValidationOptions {
@@ -127,7 +134,7 @@ export class Model {
   readonly signatures: Readonly<Record<string, SignatureInfo>>;
   private readonly prepared = new Map<string, PreparedSignature>();
   private closing: Promise<void> | undefined;
-  private rewrites: GraphRewrites = { remapper: 'on', chosenBy: 'default', reason: "TF's default rewrites" };
+  private rewrites: GraphRewrites = { remapper: 'on', executor: 'default', chosenBy: 'default', reason: "TF's default rewrites" };
 
   private constructor(
     private readonly session: NativeSession,
@@ -163,7 +170,7 @@ export class Model {
     return this.closing !== undefined;
   }
 
-  /** The graph rewrites the session was created with (see LoadSavedModelOptions.remapper). */
+  /** How the session was built: remapper and executor (see LoadSavedModelOptions.remapper, .executor). */
   get graphRewrites(): GraphRewrites {
     return this.rewrites;
   }
@@ -176,6 +183,11 @@ export class Model {
   /** @internal The session's serialized GraphDef. */
   graphDef(): Uint8Array {
     return this.session.graphDef();
+  }
+
+  /** @internal The type of each device the session places ops on ("CPU", "GPU", …). */
+  deviceTypes(): string[] {
+    return this.session.deviceTypes();
   }
 
   /** @internal Forgets measured run costs (runs made before the caller had the model). */
@@ -448,12 +460,18 @@ function inlineThreshold(options: PlacementOptions): number {
 
 export async function loadSavedModel(dir: string, options: LoadSavedModelOptions = {}): Promise<Model> {
   const inlineBelowMicros = inlineThreshold(options);
-  const mode = options.remapper ?? 'auto';
-  if (!REMAPPER_MODES.includes(mode)) throw invalidArgument(`remapper must be one of ${REMAPPER_MODES.join(', ')} (got ${String(mode)})`);
+  const modes = { remapper: options.remapper ?? 'auto', executor: options.executor ?? 'auto' };
+  if (!REMAPPER_MODES.includes(modes.remapper)) {
+    throw invalidArgument(`remapper must be one of ${REMAPPER_MODES.join(', ')} (got ${String(modes.remapper)})`);
+  }
+  if (!EXECUTOR_MODES.includes(modes.executor)) {
+    throw invalidArgument(`executor must be one of ${EXECUTOR_MODES.join(', ')} (got ${String(modes.executor)})`);
+  }
   try {
-    const diskBytes = mode === 'auto' ? savedModelBytes(dir) : 0;
-    const { model, rewrites } = await loadWithRemapper(mode, diskBytes, async (remapper) => {
-      const session = await native().loadSavedModel(dir, options.tags ?? ['serve'], encodeConfigProto(options, remapper));
+    const measuring = modes.remapper === 'auto' || modes.executor === 'auto';
+    const diskBytes = measuring ? savedModelBytes(dir) : 0;
+    const { model, rewrites } = await loadWithRewrites(modes, diskBytes, async (variant) => {
+      const session = await native().loadSavedModel(dir, options.tags ?? ['serve'], encodeConfigProto(options, variant));
       return Model.fromSession(session, dir, session.signatures(), inlineBelowMicros, options.validateShapes ?? true);
     });
     model.setGraphRewrites(rewrites);

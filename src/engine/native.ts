@@ -69,6 +69,8 @@ export interface NativeSession {
   costStats(): NativeCostStats[];
   /** The session's graph as a serialized GraphDef, function library included. */
   graphDef(): Uint8Array;
+  /** The type of each device the session can place ops on: "CPU", "GPU", … */
+  deviceTypes(): string[];
   /** Forgets every measured cost (throws while runs are in flight). */
   resetCostStats(): void;
   /** Waits for in-flight runs, then closes and deletes the TF session. Idempotent. */

@@ -29,7 +29,23 @@ export const DEFAULT_INTER_OP_THREADS = -1;
 /** grappler's remapper: TF's default 'on', or 'off' (graph-rewrites.ts measures which one a model runs faster with). */
 export type RemapperToggle = 'on' | 'off';
 
-export function encodeConfigProto(options: SessionOptions, remapper: RemapperToggle = 'on'): Uint8Array {
+/**
+ * The executor that runs the session's graph: TF's default (a ready queue, atomic pending counts,
+ * kernels dispatched to the inter-op pool or inline) or TF's single-threaded executor, which runs
+ * the kernels in one precomputed order on the calling thread with none of that bookkeeping and
+ * cannot run control flow, reference-typed edges, collectives or partitioned graphs.
+ */
+export type ExecutorKind = 'default' | 'single-threaded';
+
+/** The per-model choices graph-rewrites.ts makes for a session. */
+export interface SessionVariant {
+  remapper: RemapperToggle;
+  executor: ExecutorKind;
+}
+
+export const TF_DEFAULT_VARIANT: SessionVariant = { remapper: 'on', executor: 'default' };
+
+export function encodeConfigProto(options: SessionOptions, variant: SessionVariant = TF_DEFAULT_VARIANT): Uint8Array {
   const out: number[] = [];
   const intra = options.intraOpThreads ?? DEFAULT_INTRA_OP_THREADS;
   const inter = options.interOpThreads ?? DEFAULT_INTER_OP_THREADS;
@@ -48,12 +64,17 @@ export function encodeConfigProto(options: SessionOptions, remapper: RemapperTog
     writeBytesField(out, 6, Uint8Array.from(gpu)); // gpu_options
   }
   writeVarintField(out, 7, 1); // allow_soft_placement: CPU fallback for ops without a GPU kernel
-  if (remapper === 'off') {
+  if (variant.remapper === 'off') {
     const rewriter: number[] = [];
     writeVarintField(rewriter, 14, 2); // RewriterConfig.remapping = OFF
     const graph: number[] = [];
     writeBytesField(graph, 10, Uint8Array.from(rewriter)); // GraphOptions.rewrite_options
     writeBytesField(out, 10, Uint8Array.from(graph)); // ConfigProto.graph_options
+  }
+  if (variant.executor === 'single-threaded') {
+    const experimental: number[] = [];
+    writeBytesField(experimental, 3, new TextEncoder().encode('SINGLE_THREADED_EXECUTOR')); // Experimental.executor_type
+    writeBytesField(out, 16, Uint8Array.from(experimental)); // ConfigProto.experimental
   }
   return Uint8Array.from(out);
 }

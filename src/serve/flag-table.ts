@@ -108,6 +108,11 @@ export const SERVER_FLAGS = {
     default: 'auto',
     help: "jetserve: TF grappler's remapper (fusing e.g. MatMul+BiasAdd+Relu into one oneDNN kernel) for each model's session: auto = measure a small model (batch-1 run under 500 µs, no state-changing ops) both ways at load and keep the faster; on = TensorFlow's default; off = no fusion. Small dense models run about twice as fast unfused, convolutions faster fused. See src/engine/README.md.",
   },
+  session_executor: {
+    kind: 'string',
+    default: 'auto',
+    help: "jetserve: the TF executor that runs each model's graph: auto = on a small model whose graph it can run (no control flow, reference edges, collectives or GPUs), measure TF's single-threaded executor against its default one at load (together with --graph_remapper=auto) and keep the faster; default = TensorFlow's; single-threaded = always (a model it cannot run fails to load). It saves about 1 µs per run on small graphs; profiler traces (--enable_profiler) then show each of the model's runs but not its ops. See src/engine/README.md.",
+  },
   validate_input_shapes: {
     kind: 'bool',
     default: false,
@@ -185,7 +190,7 @@ export const SERVER_FLAGS = {
   enable_profiler: {
     kind: 'bool',
     default: true,
-    help: "Serve tensorflow.ProfilerService on the gRPC port, as TF Serving does, so tf.profiler.experimental.client.trace('grpc://host:<port>', logdir, duration_ms) traces this server's TF runs (trace files are written by the server under the logdir the client names). It forwards to TF's own profiler server, started on the first profiler call on a free port of its own that TF binds on every interface, in plaintext: with --ssl_config_file it stays off unless this flag is given.",
+    help: "Serve tensorflow.ProfilerService on the gRPC port, as TF Serving does, so tf.profiler.experimental.client.trace('grpc://host:<port>', logdir, duration_ms) traces this server's TF runs and, for models on TF's default executor (--session_executor), their ops (trace files are written by the server under the logdir the client names). It forwards to TF's own profiler server, started on the first profiler call on a free port of its own that TF binds on every interface, in plaintext: with --ssl_config_file it stays off unless this flag is given.",
   },
   enable_grpc_healthcheck_service: {
     kind: 'bool',

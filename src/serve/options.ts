@@ -2,7 +2,7 @@
 // startServer(), and the CLI's parsed flags turned into the same options. Validation lives here so both entry points refuse the
 // same mistakes with the same messages.
 
-import { REMAPPER_MODES } from '../engine/graph-rewrites.js';
+import { EXECUTOR_MODES, REMAPPER_MODES } from '../engine/graph-rewrites.js';
 import type { ModelConfig } from '../models/config.js';
 import { LOG_FORMATS, LOG_LEVELS, type LogFn } from '../observability/logging/levels.js';
 import type { SpanExporterLike } from '../observability/tracing/exporter.js';
@@ -203,6 +203,9 @@ function validateCombination(o: ResolvedServerOptions): void {
   }
   if (!(REMAPPER_MODES as readonly string[]).includes(flags.graph_remapper)) {
     fail(`--graph_remapper must be ${REMAPPER_MODES.map((m) => `'${m}'`).join(', ')}, not '${flags.graph_remapper}'`);
+  }
+  if (!(EXECUTOR_MODES as readonly string[]).includes(flags.session_executor)) {
+    fail(`--session_executor must be ${EXECUTOR_MODES.map((m) => `'${m}'`).join(', ')}, not '${flags.session_executor}'`);
   }
   if (!flags.saved_model_tags.split(',').some((t) => t.trim())) fail('--saved_model_tags must name at least one tag');
   const admin = ADMIN_FLAGS.filter((f) => flags[f]);

@@ -14,7 +14,7 @@ import { ModelManager, type ModelManagerOptions } from '../models/manager.js';
 import { readMonitoringConfigFile, type MonitoringConfig } from '../observability/monitoring-config.js';
 import { ServingMetrics } from '../observability/serving-metrics.js';
 import type { LoadSavedModelOptions } from '../engine/model.js';
-import type { RemapperMode } from '../engine/graph-rewrites.js';
+import type { ExecutorMode, RemapperMode } from '../engine/graph-rewrites.js';
 import { AdminAuth } from '../server/admin-auth.js';
 import { readSslConfigFile, validateSslConfig, type SslConfig } from '../server/ssl-config.js';
 import { AccessLog } from '../observability/logging/access-log.js';
@@ -328,6 +328,7 @@ export function loadOptionsOf(o: ResolvedServerOptions): LoadSavedModelOptions {
     tags: flags.saved_model_tags.split(',').map((t) => t.trim()).filter(Boolean),
     ...sessionThreads(o),
     remapper: flags.graph_remapper as RemapperMode, // checked by resolveServerOptions
+    executor: flags.session_executor as ExecutorMode, // checked by resolveServerOptions
     inlineBelowMicros: flags.inline_run_below_micros,
     validateShapes: flags.validate_input_shapes,
     ...(flags.per_process_gpu_memory_fraction > 0 ? { gpu: { memoryFraction: flags.per_process_gpu_memory_fraction } } : {}),

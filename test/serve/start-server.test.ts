@@ -121,10 +121,21 @@ describe('startServer()', () => {
     expect(dflt.inline).toBeGreaterThan(0);
   });
 
-  it.each(['on', 'off'] as const)('graphRemapper %s reaches the loaded model (chosen by option, not measured)', async (mode) => {
-    const server = await startServer({ modelBasePath: DEMO_MODEL_PATH, modelName: 'half', restApiPort: 0, port: false, log: false, graphRemapper: mode });
+  it.each([
+    ['on', 'default'],
+    ['off', 'single-threaded'],
+  ] as const)('graphRemapper %s and sessionExecutor %s reach the loaded model (chosen by option, not measured)', async (remapper, executor) => {
+    const server = await startServer({
+      modelBasePath: DEMO_MODEL_PATH,
+      modelName: 'half',
+      restApiPort: 0,
+      port: false,
+      log: false,
+      graphRemapper: remapper,
+      sessionExecutor: executor,
+    });
     try {
-      expect(server.manager.resolve({ name: 'half' }).model.graphRewrites).toMatchObject({ remapper: mode, chosenBy: 'option' });
+      expect(server.manager.resolve({ name: 'half' }).model.graphRewrites).toMatchObject({ remapper, executor, chosenBy: 'option' });
       expect(await predictRest(server.http!.port, 'half', { instances: [1.0] })).toEqual({ status: 200, json: { predictions: [2.5] } });
     } finally {
       await server.close();
@@ -141,6 +152,7 @@ describe('startServer()', () => {
     [{ models: [], modelConfigFile: '/c' }, /the models option replaces/],
     [{ grpcTransport: 'quic' }, /--grpc_transport must be/],
     [{ graphRemapper: 'fast' }, /^--graph_remapper must be 'auto', 'on', 'off', not 'fast'$/],
+    [{ sessionExecutor: 'parallel' }, /^--session_executor must be 'auto', 'default', 'single-threaded', not 'parallel'$/],
   ])('refuses %j before starting anything', async (options, message) => {
     const before = native().stats().liveSessions;
     await expect(startServer({ ...(options as object), log: false })).rejects.toThrow(ServerOptionsError);

@@ -36,10 +36,11 @@ let byDefault: TestServer;
 
 beforeAll(async () => {
   const configs = () => [{ name: 'half_plus_two', basePath: demoBasePath() }, ...MODELS.map(fixtureConfig)];
-  // TF's errors name the failing node, which differs between a fused and an unfused graph; the
-  // servers are compared message for message, so all load one graph instead of each racing
-  // fused against unfused on a busy machine (--graph_remapper=auto may pick differently).
-  const sameGraph = { remapper: 'on' } as const;
+  // TF's errors name the failing node, which differs between a fused and an unfused graph, and
+  // only TF's default executor names it at all; the servers are compared message for message, so
+  // all build one session variant instead of each racing variants on a busy machine
+  // (--graph_remapper=auto and --session_executor=auto may pick differently).
+  const sameGraph = { remapper: 'on', executor: 'default' } as const;
   [pooled, inline, byDefault] = await Promise.all([
     // threads given: the pool runs even where the test has one CPU (offloadPays)
     startServer(configs(), { jsonOffloadThresholdBytes: 1, jsonOffloadThreads: 1 }, sameGraph),
@@ -47,7 +48,7 @@ beforeAll(async () => {
     startServer([{ name: 'half_plus_two', basePath: demoBasePath() }, fixtureConfig('conv')], { jsonOffloadThreads: 1 }, sameGraph),
   ]);
   for (const srv of [pooled, inline]) {
-    expect(srv.manager.resolve({ name: 'mlp' }).model.graphRewrites).toMatchObject({ remapper: 'on', chosenBy: 'option' });
+    expect(srv.manager.resolve({ name: 'mlp' }).model.graphRewrites).toMatchObject({ remapper: 'on', executor: 'default', chosenBy: 'option' });
   }
   expect(pooled.server.jsonOffload).toBeDefined();
   expect(inline.server.jsonOffload).toBeUndefined();
