@@ -197,8 +197,8 @@ interface Contestant<M> {
 
 /**
  * Median µs per run of each contestant at each measured batch size, alternating round by round.
- * A challenger whose warm-up runs fail (its variant cannot run the graph after all) leaves the
- * race and is disposed; the baseline's failure ends the measurement.
+ * A challenger whose warm-up runs fail (its variant cannot run the graph after all) is removed
+ * from `contestants`, disposed and named in `dropped`; the baseline's failure ends the measurement.
  */
 async function race<M extends MeasurableModel>(contestants: Contestant<M>[], signature: string): Promise<{ results: RaceResult[]; dropped: string[] }> {
   const results: RaceResult[] = [];
