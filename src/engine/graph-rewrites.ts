@@ -159,9 +159,9 @@ function median(values: number[]): number {
  * when it should. Runs its signature a few times (off the JS thread for the first ones: the
  * placement policy measures before it inlines).
  */
-async function reasonNotToMeasure(model: MeasurableModel, signature: string): Promise<string | undefined> {
+async function reasonNotToMeasure(model: MeasurableModel, graphDef: Uint8Array, signature: string): Promise<string | undefined> {
   const sig = model.signature(signature);
-  const changing = stateChangingOps(reachableOps(model.graphDef(), endpointsOf(sig)), opRegistry());
+  const changing = stateChangingOps(reachableOps(graphDef, endpointsOf(sig)), opRegistry());
   if (changing.length > 0) return `signature '${signature}' reaches ops that change state or are unknown (${changing.slice(0, 5).join(', ')})`;
   const inputs = zeroInputs(sig, 1);
   if (typeof inputs === 'string') return inputs;
@@ -182,11 +182,11 @@ function endpointsOf(sig: SignatureInfo): string[] {
  * Why the single-threaded executor cannot run `model`'s session, or undefined when it can: every
  * signature's reachable ops are checked, since the executor serves the whole session.
  */
-function singleThreadedProblem(model: MeasurableModel): string | undefined {
+function singleThreadedProblem(model: MeasurableModel, graphDef: Uint8Array): string | undefined {
   const accelerators = model.deviceTypes().filter((type) => type !== 'CPU');
   if (accelerators.length > 0) return `the session has ${[...new Set(accelerators)].join(', ')} devices`;
   const endpoints = model.signatureKeys().flatMap((key) => endpointsOf(model.signature(key)));
-  const blockers = singleThreadedBlockers(reachableOps(model.graphDef(), endpoints), opRegistry());
+  const blockers = singleThreadedBlockers(reachableOps(graphDef, endpoints), opRegistry());
   return blockers.length > 0 ? `the graph reaches ${blockers.slice(0, 5).join(', ')}` : undefined;
 }
 
@@ -269,7 +269,7 @@ export async function loadWithRewrites<M extends MeasurableModel>(
   };
   const baseline = await load(baselineVariant);
   if (baselineVariant.executor === 'single-threaded') {
-    const problem = singleThreadedProblem(baseline);
+    const problem = singleThreadedProblem(baseline, baseline.graphDef());
     if (problem !== undefined) {
       await baseline.dispose();
       throw invalidArgument(`executor 'single-threaded' cannot run this model: ${problem}`);
@@ -290,9 +290,11 @@ export async function loadWithRewrites<M extends MeasurableModel>(
   const contestants: Contestant<M>[] = [{ label: variantLabel(baselineVariant), model: baseline }];
   const notes: string[] = [];
   try {
-    const skip = await reasonNotToMeasure(baseline, signature);
+    // TF serializes the graph on each call: once for both checks
+    const graphDef = baseline.graphDef();
+    const skip = await reasonNotToMeasure(baseline, graphDef, signature);
     if (skip !== undefined) return keepBaseline('default', skip);
-    const stProblem = modes.executor === 'auto' ? singleThreadedProblem(baseline) : undefined;
+    const stProblem = modes.executor === 'auto' ? singleThreadedProblem(baseline, graphDef) : undefined;
     if (stProblem !== undefined) notes.push(`single-threaded executor not tried: ${stProblem}`);
     const variants = new Map<string, SessionVariant>([[contestants[0]!.label, baselineVariant]]);
     for (const variant of challengers(baselineVariant, modes.remapper, modes.executor, stProblem === undefined)) {
