@@ -308,8 +308,9 @@ def op_profile_trace(c):
     XSpace files it left under logdir and the names of the events in them."""
     from tensorflow.tsl.profiler.protobuf import xplane_pb2
 
+    options = tf.profiler.experimental.ProfilerOptions(host_tracer_level=c.get("host_tracer_level", 2))
     tf.profiler.experimental.client.trace(
-        c["service_addr"], c["logdir"], c["duration_ms"], num_tracing_attempts=c.get("attempts", 3)
+        c["service_addr"], c["logdir"], c["duration_ms"], num_tracing_attempts=c.get("attempts", 3), options=options
     )
     files, names = [], set()
     for root, _, found in os.walk(c["logdir"]):
