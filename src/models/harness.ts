@@ -16,7 +16,7 @@
 import type { LoadSavedModelOptions, Model } from '../engine/model.js';
 import type { Tensor } from '../engine/tensor.js';
 import { asJetserveError, JetserveError } from '../errors.js';
-import type { RunCallback, RunOptions, Servable, ServableRunner, ServableRunnerFactory, VersionState, VersionStatus } from './servable.js';
+import type { AdaptiveBatchingView, RunCallback, RunOptions, Servable, ServableRunner, ServableRunnerFactory, VersionState, VersionStatus } from './servable.js';
 import { requestRows, VersionStatistics, type ModelStatistics } from './statistics.js';
 import { directoryBytes, residentMemoryBytes, type InflightGate, type MemoryBudget } from './resources.js';
 import type { RequestLogger } from './request-logger.js';
@@ -423,6 +423,11 @@ export class ServableVersion implements Servable {
   /** A request resolved to this version was refused before its run: a failure in the statistics. */
   rejected(): void {
     this.stats.rejected(performance.now());
+  }
+
+  /** Servable.adaptiveState: the batching runner's adaptive choices (none without a runner that adapts). */
+  adaptiveState(): Readonly<Record<string, AdaptiveBatchingView>> {
+    return this.runner?.adaptiveState?.() ?? {};
   }
 
   /** Triton's statistics for this version (statistics.ts). */

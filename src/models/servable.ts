@@ -70,6 +70,22 @@ export interface Servable {
    * its candidate afterwards): the front end must then leave them to the GC.
    */
   readonly readsInputsAfterRun?: boolean;
+  /**
+   * What adaptive batching (--batching_target_p99_ms) has settled on, per signature it has
+   * batched; empty or absent without a p99 target.
+   */
+  adaptiveState?(): Readonly<Record<string, AdaptiveBatchingView>>;
+}
+
+/** The adaptive batching controller's current choice for one signature (src/batching/adaptive.ts). */
+export interface AdaptiveBatchingView {
+  readonly targetP99Micros: number;
+  /** The batch cap in force now (within the static max_batch_size). */
+  readonly maxBatchSize: number;
+  /** The batch timeout in force now (within the static batch_timeout_micros). */
+  readonly batchTimeoutMicros: number;
+  /** p99 of the batcher's queue + run time in the last decision window; null before the first. */
+  readonly lastP99Micros: number | null;
 }
 
 /**
@@ -96,6 +112,8 @@ export interface ServableRunner {
    * one execution and nothing queues.
    */
   readonly metrics?: RunnerCounters;
+  /** Servable.adaptiveState, for a runner that adapts its batching. */
+  adaptiveState?(): Readonly<Record<string, AdaptiveBatchingView>>;
 }
 
 /** The counters a batching runner keeps per version (src/batching/metrics.ts BatchingMetrics). */

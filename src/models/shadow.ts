@@ -84,6 +84,9 @@ export function shadowed(primary: Servable, candidate: Servable, metrics: Shadow
     rejected() {
       primary.rejected?.();
     },
+    adaptiveState() {
+      return primary.adaptiveState?.() ?? {};
+    },
   };
 }
 

@@ -15,6 +15,8 @@
 //                                                                    gauge, the engine's measured
 //                                                                    TF run time (stat ewma | p99)
 //   :jetserve:batching:*                                             the batcher's counters
+//   :jetserve:batching:adaptive_*{model_name,version,signature}      gauges, adaptive batching's cap,
+//                                                                    timeout, target and last p99
 //   :jetserve:shadow:*{model_name}                                   shadow mode's diff metrics
 //   :jetserve:model_memory_bytes{model_name,version}                 gauge, resident memory each load took
 //   :jetserve:model_inflight_requests{model_name}                    gauge, requests running or queued
@@ -30,7 +32,7 @@ import type { BatchingMetrics } from '../batching/metrics.js';
 import type { ResourceReport, ResourceSource, ShadowSource } from '../models/capabilities.js';
 import type { ModelLoader, RunObserver } from '../models/harness.js';
 import type { ModelManagerOptions } from '../models/manager.js';
-import type { ModelResolver, Servable, VersionState } from '../models/servable.js';
+import type { AdaptiveBatchingView, ModelResolver, Servable, VersionState } from '../models/servable.js';
 import type { ShadowMetrics } from '../models/shadow.js';
 import type { Counter, CounterChild } from './counter.js';
 import { exponentialBuckets, type Histogram, type HistogramChild } from './histogram.js';
@@ -259,6 +261,7 @@ export class ServingMetrics {
       },
     );
     this.attachRunCosts(source);
+    this.attachAdaptiveBatching(source);
     this.attachShadow(source);
     if (source.resources) this.attachResources(() => source.resources!());
   }
@@ -351,29 +354,50 @@ export class ServingMetrics {
         labelNames: ['model_name', 'version', 'signature', 'batch_size', 'stat'],
       },
       (emit) => {
-        for (const name of source.modelNames()) {
-          let statuses;
+        for (const { name, version, servable } of availableServables(source)) {
+          let runs;
           try {
-            statuses = source.status(name);
+            runs = servable.model.stats().runs;
           } catch {
-            continue;
+            continue; // its session is gone (unloaded after the scrape read its state)
           }
-          for (const { version, state } of statuses) {
-            if (state !== 'AVAILABLE') continue;
-            let runs;
-            try {
-              runs = source.resolve({ name, version }).model.stats().runs;
-            } catch {
-              continue; // unloaded between status() and resolve()
-            }
-            for (const r of runs) {
-              const labels = [name, String(version), r.signature, `${r.batchSizes[0]}-${r.batchSizes[1]}`];
-              emit([...labels, 'ewma'], r.ewmaMicros);
-              emit([...labels, 'p99'], r.p99Micros);
-            }
+          for (const r of runs) {
+            const labels = [name, String(version), r.signature, `${r.batchSizes[0]}-${r.batchSizes[1]}`];
+            emit([...labels, 'ewma'], r.ewmaMicros);
+            emit([...labels, 'p99'], r.p99Micros);
           }
         }
       },
+    );
+  }
+
+  /**
+   * Adaptive batching (--batching_target_p99_ms): per AVAILABLE version and signature it has
+   * batched, the cap and timeout the controller has settled on, its target and the p99 it last
+   * judged by — what a user tunes statically otherwise, visible while it moves.
+   */
+  private attachAdaptiveBatching(source: MonitoredModelSource): void {
+    const gauge = (name: string, help: string, value: (v: AdaptiveBatchingView) => number | null) =>
+      this.registry.collectedGauge({ name, help, labelNames: ['model_name', 'version', 'signature'] }, (emit) => {
+        for (const { name: model, version, servable } of availableServables(source)) {
+          const states = servable.adaptiveState?.() ?? {};
+          for (const signature in states) {
+            const v = value(states[signature]!);
+            if (v !== null) emit([model, String(version), signature], v);
+          }
+        }
+      });
+    gauge(':jetserve:batching:adaptive_max_batch_size', 'jetserve: adaptive batching: the batch cap in force (within max_batch_size).', (v) => v.maxBatchSize);
+    gauge(
+      ':jetserve:batching:adaptive_batch_timeout_microseconds',
+      'jetserve: adaptive batching: the batch timeout in force (within batch_timeout_micros), in microseconds.',
+      (v) => v.batchTimeoutMicros,
+    );
+    gauge(':jetserve:batching:adaptive_target_p99_microseconds', 'jetserve: adaptive batching: the p99 target (--batching_target_p99_ms), in microseconds.', (v) => v.targetP99Micros);
+    gauge(
+      ':jetserve:batching:adaptive_observed_p99_microseconds',
+      "jetserve: adaptive batching: p99 of the batcher's queue + run time in the controller's last decision window, in microseconds.",
+      (v) => v.lastP99Micros,
     );
   }
 
@@ -429,3 +453,24 @@ function runtimeApi(methodName: string | undefined): string {
   }
 }
 
+/** Each AVAILABLE version's servable, read at scrape time; a model or version gone meanwhile is skipped. */
+function* availableServables(source: MonitoredModelSource): Generator<{ name: string; version: number; servable: Servable }> {
+  for (const name of source.modelNames()) {
+    let statuses;
+    try {
+      statuses = source.status(name);
+    } catch {
+      continue; // a model with no versions yet
+    }
+    for (const { version, state } of statuses) {
+      if (state !== 'AVAILABLE') continue;
+      let servable;
+      try {
+        servable = source.resolve({ name, version });
+      } catch {
+        continue; // unloaded between status() and resolve()
+      }
+      yield { name, version, servable };
+    }
+  }
+}
