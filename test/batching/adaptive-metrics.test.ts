@@ -3,12 +3,13 @@
 // timeout the controller has settled on, its target and the p99 it last judged by — the same values
 // the version's batcher holds, within the static limits. Without a target there are none.
 
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startServer, type JetserveServer } from '../../src/serve/start.js';
 import { fixturesDir, loadOracle } from '../helpers/oracle.js';
+import { perf } from '../perf/helpers.js';
 
 let server: JetserveServer | undefined;
 let dir: string;
@@ -87,10 +88,33 @@ describe(':jetserve:batching:adaptive_* gauges', () => {
     expect(state.batchTimeoutMicros).toBeLessThanOrEqual(3000);
   }, 60_000);
 
+  it('jetserve perf reports the setting the level ended with (JSON, table, CSV)', async () => {
+    server = await serve({ batchingTargetP99Ms: 50 });
+    const base = `http://127.0.0.1:${server.http!.port}`;
+    const csv = join(dir, 'adaptive.csv');
+    const { result, out } = await perf(['--url', base, '--model', 'mlp', '--concurrency', '16', '--duration', '0.5', '--warmup', '0.3', '--max-windows', '2', '--csv', csv, '--quiet']);
+    const state = server.manager.resolve({ name: 'mlp' }).adaptiveState!()['serving_default']!;
+    const level = result.levels[0]!;
+    expect(level.error_count).toBe(0);
+    expect(level.server!.adaptive).toEqual({
+      max_batch_size: state.maxBatchSize,
+      batch_timeout_us: state.batchTimeoutMicros,
+      target_p99_us: 50_000,
+      observed_p99_us: Math.round(state.lastP99Micros! * 10) / 10,
+    });
+    expect(out).toContain(`cap ${state.maxBatchSize}, timeout ${(state.batchTimeoutMicros / 1000).toFixed(2)} ms`);
+    const [header, row] = readFileSync(csv, 'utf8').trim().split('\n');
+    const cells = Object.fromEntries(header!.split(',').map((h, i) => [h, row!.split(',')[i]]));
+    expect(Number(cells.server_adaptive_max_batch_size)).toBe(state.maxBatchSize);
+    expect(Number(cells.server_adaptive_batch_timeout_us)).toBe(state.batchTimeoutMicros);
+  }, 60_000);
+
   it('are absent without a p99 target', async () => {
     server = await serve({});
     await load(server);
     expect((await scrape(server)).size).toBe(0);
+    const { result } = await perf(['--url', `http://127.0.0.1:${server.http!.port}`, '--model', 'mlp', '--concurrency', '4', '--duration', '0.3', '--warmup', '0.2', '--max-windows', '1', '--quiet']);
+    expect(result.levels[0]!.server!.adaptive).toBeNull();
     expect(server.manager.resolve({ name: 'mlp' }).adaptiveState!()).toEqual({});
   }, 60_000);
 });

@@ -74,7 +74,7 @@ export async function runPerf(opts: PerfOptions, io: PerfIo = defaultIo): Promis
       };
       const run = await generator.runLevel(level, { warmupS: opts.warmup, windowS: opts.duration, stabilityPercent: opts.stabilityPercent, maxWindows: opts.maxWindows }, onProgress);
       const after = metricsUrl ? await scrape(metricsUrl) : undefined;
-      const server = before && after ? serverSplit(before, after, info.name) : null;
+      const server = before && after ? serverSplit(before, after, info.name, info.signature) : null;
       const entry = levelResult(value, opts, run, server);
       result.levels.push(entry);
       progress.clear();

@@ -4,9 +4,10 @@
 //   queue   = Δ :jetserve:batching:queue_time_microseconds / Δ :jetserve:batching:requests
 //   compute = Δ runtime_latency_sum / Δ runtime_latency_count − queue   (runtime includes the queue)
 //   codec   = Δ request_latency_sum / Δ request_latency_count − runtime (decode, encode, routing)
-// and the batch-size histogram from :jetserve:batching:batch_size. The batching counters are the
-// whole server's (every model); the latency ones are the model's. Any TF Serving-compatible page
-// gives the request / runtime part; a page without them gives no split.
+// the batch-size histogram from :jetserve:batching:batch_size, and adaptive batching's cap and
+// timeout at the end (:jetserve:batching:adaptive_*, per version and signature). The batching
+// counters are the whole server's (every model); the latency ones are the model's. Any TF
+// Serving-compatible page gives the request / runtime part; a page without them gives no split.
 
 export type Samples = Map<string, number>;
 
@@ -53,9 +54,46 @@ export interface ServerSplit {
   /** Batches dispatched by rows (padding included), from the server's histogram. */
   batch_size_histogram: { le: number[]; counts: number[] } | null;
   mean_batch_size: number | null;
+  /**
+   * What the server's adaptive batching (--batching_target_p99_ms) had settled on for the
+   * signature at the end of the level (the newest version that shows it); null without it.
+   */
+  adaptive: AdaptiveSetting | null;
 }
 
-export function serverSplit(before: Samples, after: Samples, model: string): ServerSplit | null {
+export interface AdaptiveSetting {
+  max_batch_size: number;
+  batch_timeout_us: number;
+  target_p99_us: number;
+  /** The p99 of the batcher's queue + run time its last decision judged by. */
+  observed_p99_us: number | null;
+}
+
+/** The :jetserve:batching:adaptive_* gauges of one signature: the newest version's, or null. */
+export function adaptiveSetting(samples: Samples, model: string, signature: string): AdaptiveSetting | null {
+  const byVersion = new Map<number, Partial<Record<string, number>>>();
+  const prefix = ':jetserve:batching:adaptive_';
+  for (const [key, value] of samples) {
+    if (!key.startsWith(prefix)) continue;
+    const labels = labelsOf(key);
+    if (labels.model_name !== model || labels.signature !== signature) continue;
+    const version = Number(labels.version);
+    const fields = byVersion.get(version) ?? {};
+    fields[key.slice(prefix.length, key.indexOf('{'))] = value;
+    byVersion.set(version, fields);
+  }
+  if (byVersion.size === 0) return null;
+  const f = byVersion.get(Math.max(...byVersion.keys()))!;
+  if (f.max_batch_size === undefined || f.batch_timeout_microseconds === undefined || f.target_p99_microseconds === undefined) return null;
+  return {
+    max_batch_size: f.max_batch_size,
+    batch_timeout_us: f.batch_timeout_microseconds,
+    target_p99_us: f.target_p99_microseconds,
+    observed_p99_us: f.observed_p99_microseconds === undefined ? null : Math.round(f.observed_p99_microseconds * 10) / 10,
+  };
+}
+
+export function serverSplit(before: Samples, after: Samples, model: string, signature: string): ServerSplit | null {
   const d = (name: string, match?: Record<string, string>) => sum(after, name, match) - sum(before, name, match);
   const m = { model_name: model };
   const reqCount = d(':tensorflow:serving:request_latency_count', m);
@@ -95,6 +133,7 @@ export function serverSplit(before: Samples, after: Samples, model: string): Ser
     codec_us: round(request !== null && runtime !== null ? Math.max(0, request - runtime) : null),
     batch_size_histogram: histogram,
     mean_batch_size: meanBatch,
+    adaptive: adaptiveSetting(after, model, signature),
   };
 }
 

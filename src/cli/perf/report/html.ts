@@ -3,7 +3,7 @@
 // histogram per load level, the results table and the warnings.
 
 import { barChart, esc, lineChart } from './svg.js';
-import { levelLabel, type LevelResult, type PerfResult } from './result.js';
+import { adaptiveText, levelLabel, type LevelResult, type PerfResult } from './result.js';
 
 const STYLE = `body{font:14px/1.45 system-ui,sans-serif;margin:24px;color:#1d2330;background:#fff}
 h1{font-size:20px;margin:0 0 4px}h2{font-size:16px;margin:28px 0 8px}.sub{color:#5a6272}
@@ -42,7 +42,13 @@ function batchHistogram(l: LevelResult): string {
 
 function table(result: PerfResult): string {
   const hasServer = result.levels.some((l) => l.server);
-  const head = ['load', 'req/s', 'items/s', 'p50 ms', 'p90 ms', 'p95 ms', 'p99 ms', 'max ms', 'errors', ...(hasServer ? ['server queue ms', 'compute ms', 'codec ms', 'mean batch'] : []), 'stable'];
+  const hasAdaptive = result.levels.some((l) => l.server?.adaptive);
+  const head = [
+    ...['load', 'req/s', 'items/s', 'p50 ms', 'p90 ms', 'p95 ms', 'p99 ms', 'max ms', 'errors'],
+    ...(hasServer ? ['server queue ms', 'compute ms', 'codec ms', 'mean batch'] : []),
+    ...(hasAdaptive ? ['adaptive batching'] : []),
+    'stable',
+  ];
   const rows = result.levels.map((l) => [
     levelLabel(l),
     l.throughput_rps.toFixed(1),
@@ -54,6 +60,7 @@ function table(result: PerfResult): string {
     ms(l.latency_us.max),
     Object.entries(l.errors).map(([k, v]) => `${v} ${k}`).join(', ') || '0',
     ...(hasServer ? [l.server?.queue_us, l.server?.compute_us, l.server?.codec_us].map((v) => (v == null ? '-' : ms(v))).concat([String(l.server?.mean_batch_size ?? '-')]) : []),
+    ...(hasAdaptive ? [adaptiveText(l) ?? '-'] : []),
     l.stable ? 'yes' : 'no',
   ]);
   return `<table><tr>${head.map((h) => `<th>${esc(h)}</th>`).join('')}</tr>${rows.map((r) => `<tr>${r.map((c) => `<td>${esc(c)}</td>`).join('')}</tr>`).join('')}</table>`;

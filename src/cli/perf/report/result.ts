@@ -134,3 +134,10 @@ export function newResult(opts: PerfOptions, info: ModelInfo, metricsUrl: string
 export function levelLabel(l: LevelResult): string {
   return l.request_rate !== undefined ? `${l.request_rate} req/s` : `concurrency ${l.concurrency}`;
 }
+
+/** The server's adaptive batching setting at the end of a level, for tables ("cap 24, timeout 0.35 ms"). */
+export function adaptiveText(l: LevelResult): string | undefined {
+  const a = l.server?.adaptive;
+  if (!a) return undefined;
+  return `cap ${a.max_batch_size}, timeout ${(a.batch_timeout_us / 1000).toFixed(2)} ms`;
+}

@@ -1,6 +1,6 @@
 // Terminal table and CSV of a perf result: one row per load level.
 
-import type { LevelResult, PerfResult } from './result.js';
+import { adaptiveText, type LevelResult, type PerfResult } from './result.js';
 
 function ms(us: number): string {
   return us >= 100_000 ? (us / 1000).toFixed(0) : us >= 10_000 ? (us / 1000).toFixed(1) : (us / 1000).toFixed(2);
@@ -14,6 +14,7 @@ function errorsText(l: LevelResult): string {
 export function formatTable(result: PerfResult): string {
   const open = result.mode === 'request-rate';
   const hasServer = result.levels.some((l) => l.server);
+  const hasAdaptive = result.levels.some((l) => l.server?.adaptive);
   const header = [
     open ? 'rate/s' : 'conc',
     ...(open ? ['sent/s'] : []),
@@ -26,6 +27,7 @@ export function formatTable(result: PerfResult): string {
     'max ms',
     'errors',
     ...(hasServer ? ['srv queue ms', 'srv compute ms', 'srv codec ms', 'batch'] : []),
+    ...(hasAdaptive ? ['adaptive batching'] : []),
     'stable',
   ];
   const rows = result.levels.map((l) => [
@@ -47,6 +49,7 @@ export function formatTable(result: PerfResult): string {
           l.server?.mean_batch_size != null ? l.server.mean_batch_size.toFixed(1) : '-',
         ]
       : []),
+    ...(hasAdaptive ? [adaptiveText(l) ?? '-'] : []),
     `${l.stable ? 'yes' : 'no'}${l.generator.saturated ? ' (client saturated)' : ''}`,
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
@@ -75,6 +78,8 @@ const CSV_COLUMNS = [
   'server_compute_us',
   'server_codec_us',
   'server_mean_batch_size',
+  'server_adaptive_max_batch_size',
+  'server_adaptive_batch_timeout_us',
 ] as const;
 
 function csvCell(v: unknown): string {
@@ -109,6 +114,8 @@ export function formatCsv(result: PerfResult): string {
       server_compute_us: l.server?.compute_us,
       server_codec_us: l.server?.codec_us,
       server_mean_batch_size: l.server?.mean_batch_size,
+      server_adaptive_max_batch_size: l.server?.adaptive?.max_batch_size,
+      server_adaptive_batch_timeout_us: l.server?.adaptive?.batch_timeout_us,
     };
     lines.push(CSV_COLUMNS.map((c) => csvCell(row[c])).join(','));
   }
