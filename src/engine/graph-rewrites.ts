@@ -83,6 +83,8 @@ export interface MeasurableModel {
   /** "CPU", "GPU", … for each device the session places ops on. */
   deviceTypes(): string[];
   predict(inputs: Record<string, Tensor>, options: { signature: string }): Promise<unknown>;
+  /** The native cost model's measurements: `lastMicros` is TF_SessionRun's time of the latest run. */
+  stats(): { runs: ReadonlyArray<{ signature: string; batchSizes: [number, number]; lastMicros: number }> };
   /** Forgets the measured run costs (the race's runs are not the caller's). */
   resetCostStats(): void;
   dispose(): Promise<void>;
@@ -156,8 +158,10 @@ function median(values: number[]): number {
 
 /**
  * Why `model` (the baseline variant) should not be measured against other variants, or undefined
- * when it should. Runs its signature a few times (off the JS thread for the first ones: the
- * placement policy measures before it inlines).
+ * when it should. Runs its signature a few times and judges TF's own time for a run (the native
+ * cost model's TF_SessionRun time), not the call's round trip: on a busy machine the hop to the
+ * executor thread alone can take milliseconds, which says nothing about the model. The first run
+ * builds TF's executor for the feed/fetch set and is left out.
  */
 async function reasonNotToMeasure(model: MeasurableModel, graphDef: Uint8Array, signature: string): Promise<string | undefined> {
   const sig = model.signature(signature);
@@ -166,11 +170,13 @@ async function reasonNotToMeasure(model: MeasurableModel, graphDef: Uint8Array, 
   const inputs = zeroInputs(sig, 1);
   if (typeof inputs === 'string') return inputs;
   let micros = Infinity;
-  for (let i = 0; i < 3; i++) {
-    const start = process.hrtime.bigint();
+  for (let i = 0; i < 4; i++) {
     await model.predict(inputs, { signature });
-    micros = Math.min(micros, Number(process.hrtime.bigint() - start) / 1000);
+    if (i === 0) continue;
+    const cost = model.stats().runs.find((r) => r.signature === signature && r.batchSizes[0] <= 1 && r.batchSizes[1] >= 1);
+    if (cost !== undefined) micros = Math.min(micros, cost.lastMicros);
   }
+  if (!Number.isFinite(micros)) return `signature '${signature}' reported no run cost`;
   return micros > MEASURE_BELOW_MICROS ? `a batch-1 run takes ${micros.toFixed(0)} µs, above ${MEASURE_BELOW_MICROS} µs` : undefined;
 }
 
