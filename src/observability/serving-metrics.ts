@@ -246,17 +246,9 @@ export class ServingMetrics {
         labelNames: ['model_name', 'version', 'state'],
       },
       (emit) => {
-        for (const name of source.modelNames()) {
-          let statuses;
-          try {
-            statuses = source.status(name);
-          } catch {
-            continue; // a model with no versions yet
-          }
-          for (const s of statuses) {
-            const version = String(s.version);
-            for (const state of VERSION_STATES) emit([name, version, state], s.state === state ? 1 : 0);
-          }
+        for (const { name, status } of versionStatuses(source)) {
+          const version = String(status.version);
+          for (const state of VERSION_STATES) emit([name, version, state], status.state === state ? 1 : 0);
         }
       },
     );
@@ -453,24 +445,29 @@ function runtimeApi(methodName: string | undefined): string {
   }
 }
 
-/** Each AVAILABLE version's servable, read at scrape time; a model or version gone meanwhile is skipped. */
-function* availableServables(source: MonitoredModelSource): Generator<{ name: string; version: number; servable: Servable }> {
+/** Every version of every model, read at scrape time; a model with no versions yet is skipped. */
+function* versionStatuses(source: MonitoredModelSource): Generator<{ name: string; status: ReturnType<MonitoredModelSource['status']>[number] }> {
   for (const name of source.modelNames()) {
     let statuses;
     try {
       statuses = source.status(name);
     } catch {
-      continue; // a model with no versions yet
+      continue;
     }
-    for (const { version, state } of statuses) {
-      if (state !== 'AVAILABLE') continue;
-      let servable;
-      try {
-        servable = source.resolve({ name, version });
-      } catch {
-        continue; // unloaded between status() and resolve()
-      }
-      yield { name, version, servable };
+    for (const status of statuses) yield { name, status };
+  }
+}
+
+/** Each AVAILABLE version's servable, read at scrape time; a version gone meanwhile is skipped. */
+function* availableServables(source: MonitoredModelSource): Generator<{ name: string; version: number; servable: Servable }> {
+  for (const { name, status } of versionStatuses(source)) {
+    if (status.state !== 'AVAILABLE') continue;
+    let servable;
+    try {
+      servable = source.resolve({ name, version: status.version });
+    } catch {
+      continue; // unloaded between status() and resolve()
     }
+    yield { name, version: status.version, servable };
   }
 }
