@@ -17,23 +17,22 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ENTRIES=$1
 ROUNDS=${2:-2}
-MODEL_DIR=${MODEL_DIR:-$HOME/.cache/jetserve/bench-models/resnet50}
-MODEL_NAME=${MODEL_NAME:-resnet50}
 CLIENTS=${CLIENTS:-16}
-[ -f "$MODEL_DIR/1/saved_model.pb" ] || { echo "no SavedModel under $MODEL_DIR/1 (npm run bench:resnet50 makes ResNet50)" >&2; exit 1; }
-[ -f dist/cli/index.js ] || npm run build:ts > /dev/null
+# shellcheck source=lib/served.sh
+source bench/lib/served.sh
+served_preflight
 
 declare -A REST GRPC PID
 TMP=$(mktemp -d)
 trap 'kill ${PID[A]:-} ${PID[B]:-} 2> /dev/null; rm -rf "$TMP"' EXIT
 for s in A B; do
-  REST[$s]=$((20000 + RANDOM % 20000)); GRPC[$s]=$((REST[$s] + 1))
+  REST[$s]=$(served_port); GRPC[$s]=$((REST[$s] + 1))
   flags=FLAGS_$s
   # shellcheck disable=SC2086  # FLAGS_* are word lists
   node bin/jetserve.js --model_name="$MODEL_NAME" --model_base_path="$MODEL_DIR" --rest_api_port=${REST[$s]} \
     --port=${GRPC[$s]} --enable_metrics ${!flags:-} > "$TMP/server-$s.log" 2>&1 &
   PID[$s]=$!
-  for _ in $(seq 600); do curl -sf -o /dev/null "http://127.0.0.1:${REST[$s]}/v1/models/$MODEL_NAME" && break; sleep 0.2; done
+  served_wait "${REST[$s]}"
   node bin/jetserve.js perf --url "http://127.0.0.1:${REST[$s]}" --model "$MODEL_NAME" --protocol kserve-binary \
     --concurrency "$CLIENTS" --duration 6 --warmup 2 --max-windows 1 --quiet > /dev/null
 done

@@ -13,18 +13,17 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 PROTOCOL=${1:-kserve-binary}
 SECONDS_=${2:-20}
-MODEL_DIR=${MODEL_DIR:-$HOME/.cache/jetserve/bench-models/resnet50}
-MODEL_NAME=${MODEL_NAME:-resnet50}
-[ -f "$MODEL_DIR/1/saved_model.pb" ] || { echo "no SavedModel under $MODEL_DIR/1 (npm run bench:resnet50 makes ResNet50)" >&2; exit 1; }
-[ -f dist/cli/index.js ] || npm run build:ts > /dev/null
+# shellcheck source=lib/served.sh
+source bench/lib/served.sh
+served_preflight
 
-REST=$((20000 + RANDOM % 20000)); GRPC=$((REST + 1))
+REST=$(served_port); GRPC=$((REST + 1))
 LOG=$(mktemp)
 node --trace-gc bin/jetserve.js --model_name="$MODEL_NAME" --model_base_path="$MODEL_DIR" \
   --rest_api_port=$REST --port=$GRPC --enable_metrics > "$LOG" 2>&1 &
 SERVER=$!
 trap 'kill $SERVER 2> /dev/null; rm -f "$LOG"' EXIT
-for _ in $(seq 600); do curl -sf -o /dev/null "http://127.0.0.1:$REST/v1/models/$MODEL_NAME" && break; sleep 0.2; done
+served_wait $REST
 
 URL=http://127.0.0.1:$REST
 [[ $PROTOCOL == *grpc ]] && URL=grpc://127.0.0.1:$GRPC

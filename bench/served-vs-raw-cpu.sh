@@ -14,18 +14,17 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ROUNDS=${1:-3}
 PROTOCOL=${2:-kserve-binary}
-MODEL_DIR=${MODEL_DIR:-$HOME/.cache/jetserve/bench-models/resnet50}
-MODEL_NAME=${MODEL_NAME:-resnet50}
-[ -f "$MODEL_DIR/1/saved_model.pb" ] || { echo "no SavedModel under $MODEL_DIR/1 (npm run bench:resnet50 makes ResNet50)" >&2; exit 1; }
-[ -f dist/cli/index.js ] || npm run build:ts > /dev/null
+# shellcheck source=lib/served.sh
+source bench/lib/served.sh
+served_preflight
 
-REST=$((20000 + RANDOM % 20000)); GRPC=$((REST + 1))
+REST=$(served_port); GRPC=$((REST + 1))
 TMP=$(mktemp -d)
 node bin/jetserve.js --model_name="$MODEL_NAME" --model_base_path="$MODEL_DIR" --rest_api_port=$REST --port=$GRPC \
   --enable_metrics > "$TMP/server.log" 2>&1 &
 SERVER=$!
 trap 'kill $SERVER 2> /dev/null; rm -rf "$TMP"' EXIT
-for _ in $(seq 600); do curl -sf -o /dev/null "http://127.0.0.1:$REST/v1/models/$MODEL_NAME" && break; sleep 0.2; done
+served_wait $REST
 URL=http://127.0.0.1:$REST
 [[ $PROTOCOL == *grpc ]] && URL=grpc://127.0.0.1:$GRPC
 # the server's batches take a few shapes; oneDNN compiles kernels for each on its first run
