@@ -12,16 +12,21 @@ export interface ThreadInfo {
   nice: number;
 }
 
+/** The threads alive now; one that exits between the listing and its read is left out. */
 export function threads(): ThreadInfo[] {
-  return readdirSync('/proc/self/task').map((tid) => {
-    const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
+  return readdirSync('/proc/self/task').flatMap((tid) => {
+    let stat: string;
+    let name: string;
+    try {
+      stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
+      name = readFileSync(`/proc/self/task/${tid}/comm`, 'utf8').trim();
+    } catch (e) {
+      // a short-lived thread (a worker pool's, TF's) ended after readdir: it is not alive now
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT' || (e as NodeJS.ErrnoException).code === 'ESRCH') return [];
+      throw e;
+    }
     // Fields after "(comm)": the 3rd field of stat is the first here; nice is field 19, policy 41.
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return {
-      tid: Number(tid),
-      name: readFileSync(`/proc/self/task/${tid}/comm`, 'utf8').trim(),
-      nice: Number(fields[19 - 3]),
-      policy: Number(fields[41 - 3]),
-    };
+    return [{ tid: Number(tid), name, nice: Number(fields[19 - 3]), policy: Number(fields[41 - 3]) }];
   });
 }
