@@ -25,7 +25,9 @@
 //     kept unless rows per second fell ≥ 3 % (a shorter wait is less latency, so it wins ties, and
 //     a timeout that stopped paying — or was kept on a lucky window — does not stay); a window that
 //     judges a trial lasts ≥ 200 ms; a violation halves it;
-//   - the samples of a window are dropped after every decision, so each judges the setting in force.
+//   - the samples of a window are dropped after every decision, so each judges the setting in force;
+//   - the queue runs at most min(num_batch_threads, the model's parallel runs) of its batches at
+//     once and holds a slow model's forming batch for its share (signature-queue.ts, busy-hold.ts).
 
 import { performance } from 'node:perf_hooks';
 import type { BatchingParameters } from './parameters.js';
@@ -81,6 +83,8 @@ export interface AdaptiveState {
   targetP99Micros: number;
   maxBatchSize: number;
   batchTimeoutMicros: number;
+  /** Batches of the queue that may run at once: num_batch_threads, at most the model's parallel runs. */
+  maxConcurrentBatches: number;
   /** p99 (µs) of the last decision window, in the batcher; null before the first decision. */
   lastP99Micros: number | null;
   /** Largest batch the cost model allows under the target (null until measured). */
@@ -122,7 +126,7 @@ export class AdaptiveBatchController {
   constructor(
     private readonly limits: BatchingParameters,
     targetP99Ms: number,
-    /** Batches that can run at once (the scheduler's num_batch_threads). */
+    /** The queue's batches that can run at once (see SignatureQueue). */
     private readonly slots: () => number = () => 1,
     private readonly now: () => number = () => performance.now(),
   ) {
@@ -135,6 +139,7 @@ export class AdaptiveBatchController {
       targetP99Micros: this.targetMicros,
       maxBatchSize: limits.maxBatchSize,
       batchTimeoutMicros: 0,
+      maxConcurrentBatches: slots(),
       lastP99Micros: null,
       modelBound: null,
       budgetShare: 1,
@@ -145,7 +150,7 @@ export class AdaptiveBatchController {
   }
 
   snapshot(): AdaptiveState {
-    return { ...this.state, maxBatchSize: this.effective.maxBatchSize, batchTimeoutMicros: this.effective.batchTimeoutMicros };
+    return { ...this.state, maxBatchSize: this.effective.maxBatchSize, batchTimeoutMicros: this.effective.batchTimeoutMicros, maxConcurrentBatches: this.slots() };
   }
 
   /**

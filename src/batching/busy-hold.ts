@@ -1,4 +1,4 @@
-// jetserve's default batching on a slow model: while another batch of the same signature queue is
+// jetserve's default and adaptive batching on a slow model: while another batch of the same signature queue is
 // running and a slot is free, a forming batch waits briefly for its fair share of the queue
 // instead of leaving with the first request that finds the slot free.
 //
@@ -11,8 +11,9 @@
 // waste what batching is for: TF's cost per image at batch 1-2 is well above that at 4-16.
 //
 // The rule, per signature queue, only while at least one of its batches is running (an idle queue
-// keeps the zero-latency fast path) and only for jetserve's default (`holdWhileBusy`; a
-// --batching_parameters_file keeps TF Serving's semantics exactly):
+// keeps the zero-latency fast path) and only for jetserve's own modes — the default
+// (`holdWhileBusy`) and a p99 target (adaptive.ts); a --batching_parameters_file without a target
+// keeps TF Serving's semantics exactly:
 //   - a group is ready once it holds its fair share: ceil((rows running + rows waiting + rows
 //     expected back) / slots), where the rows expected back are those of the queue's finished
 //     batches not yet matched by arrivals (closed-loop clients re-send what a batch released;
@@ -52,11 +53,16 @@ export class BusyHold {
   private expectedRows = 0;
 
   constructor(
-    /** jetserve's default batching (no parameters file) and no p99 target. */
+    /** jetserve's default batching (no parameters file), or a p99 target (adaptive.ts). */
     private readonly enabled: boolean,
     /** Batches that can run at once (the scheduler's num_batch_threads). */
     private readonly slots: () => number,
   ) {}
+
+  /** This queue's batches running now. */
+  get runningBatches(): number {
+    return this.running;
+  }
 
   /** A batch of `rows` started (the fast path or the queue). Returns its start time for finished(). */
   started(rows: number): number {

@@ -45,6 +45,6 @@ export function describeBatching(batching: Batching | false | undefined): string
     `${p.allowedBatchSizes.length ? `, allowed_batch_sizes [${p.allowedBatchSizes.join(', ')}]` : ''}` +
     `${p.padVariableLengthInputs ? ', pad_variable_length_inputs' : ''}` +
     `${p.holdWhileBusy && p.targetP99Ms === 0 && p.batchTimeoutMicros === 0 ? `; while a slow model's batch runs, its next waits for its share ≤ ${HOLD_SHARE_OF_COST * 100} % of a run, ≤ ${HOLD_MAX_MS} ms` : ''}` +
-    `${p.targetP99Ms > 0 ? `; adaptive: p99 target ${p.targetP99Ms} ms, batch size and timeout adapt up to the values above` : ''})`
+    `${p.targetP99Ms > 0 ? `; adaptive: p99 target ${p.targetP99Ms} ms, batch size and timeout adapt up to the values above, at most min(num_batch_threads, executor threads) batches run at once, a slow model's next waits for its share` : ''})`
   );
 }

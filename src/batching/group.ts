@@ -20,6 +20,8 @@ export interface GroupQueue {
   holdMs(rows: number): number;
   /** A group's hold ran out (busy-hold.ts). */
   holdExpired(): void;
+  /** Another batch of the queue may start now (false: its batches at once are at their bound). */
+  mayStart(): boolean;
   /** Runs one batch; resolves to the function that delivers its results. Never rejects. */
   execute(group: Group, batch: Task[]): Promise<() => void>;
 }
@@ -57,12 +59,15 @@ export class Group {
   }
 
   /**
-   * performance.now() time at which this group may be dispatched (-Infinity: now; Infinity: empty).
+   * performance.now() time at which this group may be dispatched (-Infinity: now; Infinity: empty,
+   * or its queue runs as many batches as it may).
    * The scheduler asks only while a slot is free, so the first time a hold applies is when a slot
    * was first free for the group: the hold counts from then.
    */
   readyAt(): number {
     if (this.live === 0) return Infinity;
+    // at its queue's bound: the scheduler asks again when one of the queue's batches finishes
+    if (!this.queue.mayStart()) return Infinity;
     const params = this.queue.params;
     if (this.solo || this.rows >= params.maxBatchSize) return -Infinity;
     if (params.batchTimeoutMicros > 0) return this.oldest()!.enqueuedAt + params.batchTimeoutMicros / 1000;

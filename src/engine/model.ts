@@ -5,6 +5,7 @@
 // on the executor — on the calling thread. predictSync() always runs on the calling thread.
 
 import { readdirSync, statSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { dtypeFromTfEnum, type DType, type TensorData } from './dtypes.js';
 import { native, type NativeSession, type NativeSignature, type NativeTensorList } from './native.js';
@@ -197,6 +198,14 @@ export class Model {
 
   signatureKeys(): string[] {
     return Object.keys(this.signatures);
+  }
+
+  /**
+   * Runs that execute at once at most: the native executor's threads (one per core unless set
+   * otherwise). A run submitted beyond them waits in the executor's queue.
+   */
+  get parallelRuns(): number {
+    return native().stats().executorThreads || availableParallelism();
   }
 
   /** Runs currently executing or queued on the native executor. */
