@@ -84,6 +84,8 @@ export interface AdaptiveBatchingView {
   readonly maxBatchSize: number;
   /** The batch timeout in force now (within the static batch_timeout_micros). */
   readonly batchTimeoutMicros: number;
+  /** The signature's batches that may run at once (num_batch_threads, at most the executor's threads). */
+  readonly maxConcurrentBatches: number;
   /** p99 of the batcher's queue + run time in the last decision window; null before the first. */
   readonly lastP99Micros: number | null;
 }

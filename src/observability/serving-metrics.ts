@@ -16,7 +16,8 @@
 //                                                                    TF run time (stat ewma | p99)
 //   :jetserve:batching:*                                             the batcher's counters
 //   :jetserve:batching:adaptive_*{model_name,version,signature}      gauges, adaptive batching's cap,
-//                                                                    timeout, target and last p99
+//                                                                    timeout, batches at once, target
+//                                                                    and last p99
 //   :jetserve:shadow:*{model_name}                                   shadow mode's diff metrics
 //   :jetserve:model_memory_bytes{model_name,version}                 gauge, resident memory each load took
 //   :jetserve:model_inflight_requests{model_name}                    gauge, requests running or queued
@@ -384,6 +385,11 @@ export class ServingMetrics {
       ':jetserve:batching:adaptive_batch_timeout_microseconds',
       'jetserve: adaptive batching: the batch timeout in force (within batch_timeout_micros), in microseconds.',
       (v) => v.batchTimeoutMicros,
+    );
+    gauge(
+      ':jetserve:batching:adaptive_max_concurrent_batches',
+      "jetserve: adaptive batching: the signature's batches that may run at once (num_batch_threads, at most the executor's threads).",
+      (v) => v.maxConcurrentBatches,
     );
     gauge(':jetserve:batching:adaptive_target_p99_microseconds', 'jetserve: adaptive batching: the p99 target (--batching_target_p99_ms), in microseconds.', (v) => v.targetP99Micros);
     gauge(

@@ -4,7 +4,7 @@
 // the version's batcher holds, within the static limits. Without a target there are none.
 
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startServer, type JetserveServer } from '../../src/serve/start.js';
@@ -78,6 +78,8 @@ describe(':jetserve:batching:adaptive_* gauges', () => {
     expect(gauges.get('target_p99_microseconds')).toEqual({ labels, value: 50_000 });
     expect(gauges.get('max_batch_size')).toEqual({ labels, value: state.maxBatchSize });
     expect(gauges.get('batch_timeout_microseconds')).toEqual({ labels, value: state.batchTimeoutMicros });
+    // the file's num_batch_threads (2), at most the executor's threads (one per core)
+    expect(gauges.get('max_concurrent_batches')).toEqual({ labels, value: Math.min(2, availableParallelism()) });
     // 600 requests made decisions (each needs 100 latencies): the last window's p99 is there
     expect(state.lastP99Micros).not.toBeNull();
     expect(gauges.get('observed_p99_microseconds')).toEqual({ labels, value: state.lastP99Micros });
