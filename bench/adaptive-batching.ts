@@ -34,7 +34,7 @@ import { ensureVenv } from '../scripts/python-env.mjs';
 import { ensureFixtures } from '../test/fixtures/ensure-fixtures.mjs';
 import type { PerfResult } from '../src/cli/perf/index.js';
 import { renderHtml } from '../src/cli/perf/report/html.js';
-import { printTable, writeResults } from './lib/report.js';
+import { median, printTable, writeResults } from './lib/report.js';
 import { perfCli, ROOT, serve, throughputAtSlo } from './lib/perf-run.js';
 
 const QUICK = process.env.BENCH_QUICK === '1';
@@ -156,7 +156,7 @@ async function main(): Promise<void> {
       // its score the median of the rounds' scores
       const sorted = [...runs].sort((a, b) => a.score.rps - b.score.rps);
       const middle = sorted[Math.floor((sorted.length - 1) / 2)]!;
-      scores[name] = { ...middle.score, rps: median(sorted.map((r) => r.score.rps)) };
+      scores[name] = { ...middle.score, rps: median(runs.map((r) => r.score.rps)) };
       results[name] = middle.result;
       bestRounds[name] = sorted.at(-1)!.score.rps;
     }
@@ -209,12 +209,6 @@ async function main(): Promise<void> {
     writeFileSync(join(out, `perf-${m.name}-adaptive.html`), renderHtml(results.adaptive!));
   }
   console.log(`\nresults: ${writeResults('adaptive-batching', { cores: CORES, quick: QUICK, summary })}`);
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const mid = Math.floor(s.length / 2);
-  return s.length % 2 === 1 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
 }
 
 await main();

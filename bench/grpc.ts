@@ -37,7 +37,7 @@ import { encodeMessage, decodeMessage } from '../src/wire/protobuf/schemas.js';
 import { startGrpcServer, type GrpcModelSource } from '../src/server/grpc/index.js';
 import { HttpServer } from '../src/server/http/server.js';
 import { ensureFixtures } from '../test/fixtures/ensure-fixtures.mjs';
-import { printTable, writeResults } from './lib/report.js';
+import { median, printTable, writeResults } from './lib/report.js';
 
 const QUICK = process.env.BENCH_QUICK === '1';
 const DURATION = Number(process.env.BENCH_DURATION ?? (QUICK ? 3 : 10));
@@ -46,12 +46,6 @@ const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 16);
 /** Interleaved rounds of the three gRPC transports (each round: one ratio per transport vs the own one). */
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? (QUICK ? 1 : 3));
 const OWN = 'gRPC own-h2';
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
-}
 
 interface H2loadResult {
   reqPerSec: number;

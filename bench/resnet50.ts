@@ -57,7 +57,7 @@ import { join } from 'node:path';
 import { ensureVenv } from '../scripts/python-env.mjs';
 import type { PerfResult } from '../src/cli/perf/index.js';
 import { renderHtml } from '../src/cli/perf/report/html.js';
-import { printTable, writeResults } from './lib/report.js';
+import { median, printTable, writeResults } from './lib/report.js';
 import { perfCli, ROOT, serve, type Served } from './lib/perf-run.js';
 
 const QUICK = process.env.BENCH_QUICK === '1';
@@ -93,11 +93,6 @@ function imagesPerSecond(result: PerfResult, level = 0): number {
   return (l.requests * result.target.batch_size) / seconds;
 }
 
-const median = (xs: number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = Math.floor(s.length / 2);
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-};
 const fmt = (x: number) => x.toFixed(2);
 
 interface RawConfig {

@@ -46,7 +46,7 @@ import { fileURLToPath } from 'node:url';
 import { encodeFlatPredictRequest, decodeFlatPredictResponse, FLATBUFFERS_CONTENT_TYPE } from '../src/wire/flatbuffers/flatbuffers.js';
 import { ensureFixtures } from '../test/fixtures/ensure-fixtures.mjs';
 import { ensureVenv } from '../scripts/python-env.mjs';
-import { printTable, writeResults } from './lib/report.js';
+import { median, printTable, writeResults } from './lib/report.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const QUICK = process.env.BENCH_QUICK === '1';
@@ -484,10 +484,6 @@ async function measure(c: Case, round: number): Promise<Row> {
   };
 }
 
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length === 0 ? NaN : s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
-};
 
 function spread(xs: number[], digits = 2): string {
   if (xs.length === 1) return xs[0]!.toFixed(digits);

@@ -12,6 +12,13 @@ export function percentile(sorted: number[], p: number): number {
   return sorted[i]!;
 }
 
+/** The middle value; the mean of the two middle ones for an even count (NaN when empty). */
+export function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
+
 export function printTable(rows: Record<string, string | number>[]): void {
   if (rows.length === 0) return;
   const keys = Object.keys(rows[0]!);

@@ -149,8 +149,3 @@ export function jetservePerCall(modelDir: string, inputKey: string, shape: numbe
   return Number(match[1]);
 }
 
-export function median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
-}

@@ -1,6 +1,6 @@
-// jetserve's default and adaptive batching on a slow model: while another batch of the same signature queue is
-// running and a slot is free, a forming batch waits briefly for its fair share of the queue
-// instead of leaving with the first request that finds the slot free.
+// jetserve's default and adaptive batching on a slow model: while another batch of the same
+// signature queue is running and a slot is free, a forming batch waits briefly for its fair share
+// of the queue instead of leaving with the first request that finds the slot free.
 //
 // Why: with batch_timeout_micros 0 a free slot starts a batch at the first arrival. Under N
 // closed-loop clients and a model whose run takes longer than the clients' round trip (ResNet50:
@@ -55,7 +55,7 @@ export class BusyHold {
   constructor(
     /** jetserve's default batching (no parameters file), or a p99 target (adaptive.ts). */
     private readonly enabled: boolean,
-    /** Batches that can run at once (the scheduler's num_batch_threads). */
+    /** The queue's batches that can run at once (the scheduler's num_batch_threads; under a target, also the model's parallel runs). */
     private readonly slots: () => number,
   ) {}
 

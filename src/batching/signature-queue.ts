@@ -41,7 +41,7 @@ export class SignatureQueue implements GroupQueue {
   private lastGroup: Group | undefined;
   private lastOutputsKey = '';
   private lastDims: number[] = [];
-  /** jetserve's default: a slow model's forming batch waits for its share while another runs. */
+  /** jetserve's own modes: a slow model's forming batch waits for its share while another runs. */
   private readonly hold: BusyHold;
   /** This queue's batches that may run at once (unbounded but for the scheduler's slots without a target). */
   private readonly maxRunning: () => number;
@@ -142,7 +142,7 @@ export class SignatureQueue implements GroupQueue {
         params.batchTimeoutMicros === 0 &&
         params.allowedBatchSizes.length === 0 &&
         (this.scheduler.idle() || (this.scheduler.hasFreeSlot() && rows >= params.maxBatchSize)) &&
-        this.hold.runningBatches < this.maxRunning() &&
+        this.mayStart() &&
         this.hold.holdMs(held, held) === 0
       )
     ) {

@@ -35,15 +35,18 @@ export function syntheticModel(fixedMs: number, perRowMs: number, onRun: (rows: 
       const rows = inputs.x!.shape[0]!;
       onRun(rows);
       onSubmitted?.(++outstanding);
+      // a finished run hands its thread straight to the oldest waiting one (executing stays),
+      // so a run submitted meanwhile cannot slip past the bound
       if (parallelRuns !== undefined && executing >= parallelRuns) await new Promise<void>((r) => waiting.push(r));
-      executing++;
+      else executing++;
       try {
         const ms = fixedMs + perRowMs * rows;
         await (ms > 0 ? new Promise((r) => setTimeout(r, ms)) : Promise.resolve());
       } finally {
-        executing--;
         outstanding--;
-        waiting.shift()?.();
+        const next = waiting.shift();
+        if (next) next();
+        else executing--;
       }
       return { y: inputs.x! };
     },
